@@ -321,13 +321,19 @@ const char *hazard_status_name(enum gk_hstatus s);
 /* GK_ROLE_BIT mask of roles that may make from -> to; 0 = never allowed. */
 unsigned hazard_transition_roles(enum gk_hstatus from, enum gk_hstatus to);
 
+/* Prepared statements for deriving, reused across calls; caller owns. */
+struct gk_hazard_deriver;
+struct gk_hazard_deriver *hazard_deriver_new(sqlite3 *db,
+					     struct gk_error *err);
+void hazard_deriver_free(struct gk_hazard_deriver *d);
 /*
- * Re-derive a hazard's status, plan, reporter and the conflict flag of
- * each of its events from the events in (hlc, node) order. Runs inside the
- * caller's transaction; idempotent; a hazard row that does not exist yet
- * is left for its insert to derive.
+ * Re-derive a hazard's status, plan, reporter, resolved time and the
+ * conflict flag of each of its events from the events in (hlc, node)
+ * order. Runs inside the caller's transaction; idempotent; a hazard row
+ * that does not exist yet is left for its insert to derive.
  */
-int hazard_derive_tx(sqlite3 *db, const char *hazard_id);
+int hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
+		     struct gk_error *err);
 
 /* ---- db.c: opening a database the way both ends need it ---------------- */
 
