@@ -147,6 +147,10 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 	if (hlc_parse(s, len, &out->hlc) != GK_OK)
 		return gk_error_set(err, GK_E_HLC,
 				    "\"hlc\" must be 16 lowercase hex digits");
+	/* Stamps are stored as SQLite's signed integers: one past 2^63 would
+	 * sort before every other (and lies some 4,000 years ahead anyway). */
+	if (out->hlc > (uint64_t)INT64_MAX)
+		return gk_error_set(err, GK_E_HLC, "\"hlc\" is out of range");
 	if ((s = get_str(obj, "table", &len, err)) == NULL)
 		return err != NULL ? err->code : GK_E_MISSING;
 	if (strlen(s) != len || (out->table = record_table(s)) == NULL)

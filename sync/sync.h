@@ -234,7 +234,9 @@ enum gk_op {
 
 /*
  * One write, as it travels. fields is a JSON object (field name -> value)
- * that the change owns; author is set by the server, never by the client
+ * that the change owns. author is the user who made the change: a replica
+ * writes its own user's id, and the server replaces whatever a push says
+ * with the authenticated user's, so it is never taken from the client
  * (empty when unknown).
  */
 struct gk_change {

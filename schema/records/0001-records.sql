@@ -85,7 +85,7 @@ CREATE TABLE hazard_events (
   author TEXT, hlc INTEGER NOT NULL, node TEXT NOT NULL,
   conflict INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX hazard_events_order ON hazard_events(hazard, hlc, node);
+CREATE INDEX hazard_events_order ON hazard_events(hazard, hlc, node, id);
 
 CREATE TABLE inspections (
   id TEXT PRIMARY KEY,
