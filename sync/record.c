@@ -228,7 +228,7 @@ static const struct gk_table tables[] = {
     T(standards, GK_MUTABLE, STREET, 4),
     T(volunteers, GK_MUTABLE, STATION, 5),
     T(notices, GK_MUTABLE, STREET, 6),
-    T(hazards, GK_MUTABLE, STATION | WORKER, 7),
+    T(hazards, GK_MUTABLE, STREET | STATION | WORKER, 7),
     T(hazard_events, GK_APPEND, STREET | STATION | WORKER, 8),
     T(inspections, GK_APPEND, STATION | WORKER, 9),
     T(stock_moves, GK_APPEND, STREET | STATION, 10),
