@@ -112,8 +112,8 @@ schema_migrate(sqlite3 *db, enum gk_schema_side side, struct gk_error *err)
 		if (have > latest)
 			rc = gk_error_set(err, GK_E_SCHEMA_NEWER,
 					  "database schema %s is version %d, "
-					  "newer than this program's %d: use a "
-					  "newer gridkeep",
+					  "newer than this program's %d: upgrade "
+					  "gridkeep first",
 					  tracks[i], have, latest);
 	}
 	if (rc == GK_OK && schema_version(db, other) > 0)

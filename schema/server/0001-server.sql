@@ -44,7 +44,7 @@ CREATE TABLE changes (
   tbl TEXT NOT NULL,
   row_id TEXT NOT NULL,
   author TEXT,
-  received_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL, -- server clock, ms since the epoch
   json TEXT NOT NULL
 );
 CREATE INDEX changes_row ON changes(row_id, seq);

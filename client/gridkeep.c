@@ -1,0 +1,248 @@
+/*
+ * gridkeep.c: the entry point of the station client, and its commands.
+ *
+ * Reads the global options, finds the command in the table below and runs
+ * it on a struct gk_client. Today the commands look after the local
+ * replica (init, check, dump, status); logging in, syncing and the
+ * terminal UI come in later issues. This is the one place that prints an
+ * error: "gridkeep: message" on stderr, exit status 1; a bad command line
+ * prints the usage and exits with 2.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curses.h>
+#include <event2/event.h>
+
+#include "gridkeep.h"
+
+static int cmd_init(struct gk_client *, int, char **, struct gk_error *);
+static int cmd_check(struct gk_client *, int, char **, struct gk_error *);
+static int cmd_dump(struct gk_client *, int, char **, struct gk_error *);
+static int cmd_status(struct gk_client *, int, char **, struct gk_error *);
+static int cmd_version(struct gk_client *, int, char **, struct gk_error *);
+static int cmd_help(struct gk_client *, int, char **, struct gk_error *);
+
+static const struct gk_client_command commands[] = {
+    {"init", "create the local replica, or migrate it to this version", 0,
+     cmd_init},
+    {"check", "check the replica's integrity and schema", 0, cmd_check},
+    {"dump", "print the replica's records in canonical form", 0, cmd_dump},
+    {"status", "show the replica's node, schema and outbox", 0, cmd_status},
+    {"version", "print the versions of gridkeep and its libraries", 0,
+     cmd_version},
+    {"help", "print this help", 0, cmd_help},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: gridkeep [-d file] command\n"
+	           "       gridkeep --version | --help\n"
+	           "\n"
+	           "commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name,
+		        commands[i].summary);
+	fprintf(f, "\n"
+	           "The replica is the -d file, else "
+	           "$XDG_DATA_HOME/gridkeep/replica.db,\n"
+	           "else ~/.local/share/gridkeep/replica.db.\n");
+}
+
+static int
+cmd_init(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	char node[GK_NODE_LEN + 1];
+	int created, rec, cli, rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = replica_open(c, REPLICA_CREATE, &created, err)) != GK_OK)
+		return rc;
+	replica_schema(c, &rec, &cli);
+	node_format(c->node, node);
+	printf("%s %s%s (schema records %d, client %d)\nnode: %s\n",
+	       created ? "created replica" : "replica", c->db_path,
+	       created ? "" : " is up to date", rec, cli, node);
+	return GK_OK;
+}
+
+static int
+cmd_check(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	struct gk_error e = {0};
+	int rec, cli, rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = replica_open(c, REPLICA_RAW, NULL, err)) != GK_OK)
+		return rc;
+	if (db_check(c->db, 1, &e) != GK_OK) {
+		printf("integrity: FAILED (%s)\n", e.msg);
+		return gk_error_set(err, GK_E_CORRUPT, "check: %s is damaged",
+		                    c->db_path);
+	}
+	printf("integrity: ok (integrity_check)\n");
+	if ((rc = replica_verify(c, err)) != GK_OK) {
+		printf("schema: FAILED\n");
+		return rc;
+	}
+	replica_schema(c, &rec, &cli);
+	printf("schema: ok (records %d, client %d)\ncheck: ok\n", rec, cli);
+	return GK_OK;
+}
+
+static int
+cmd_dump(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = replica_open(c, 0, NULL, err)) != GK_OK ||
+	    (rc = dump_records(c->db, &text, &len, err)) != GK_OK)
+		return rc;
+	if (len > 0 && fwrite(text, 1, len, stdout) != len)
+		rc = gk_error_set(err, GK_E_IO, "cannot write the dump");
+	free(text);
+	return rc;
+}
+
+static int
+cmd_status(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	int64_t counts[REPLICA_NSTATES];
+	char node[GK_NODE_LEN + 1];
+	int rec, cli, rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = replica_open(c, 0, NULL, err)) != GK_OK ||
+	    (rc = replica_outbox_counts(c, counts, err)) != GK_OK)
+		return rc;
+	replica_schema(c, &rec, &cli);
+	node_format(c->node, node);
+	printf("replica: %s\nnode: %s\nschema: records %d, client %d\noutbox:",
+	       c->db_path, node, rec, cli);
+	for (int i = 0; i < REPLICA_NSTATES; i++)
+		printf("%s %s %lld", i ? "," : "", replica_state_names[i],
+		       (long long)counts[i]);
+	printf("\n");
+	return GK_OK;
+}
+
+static int
+cmd_version(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	printf("gridkeep %s (schema records %d, client %d)\n", PACKAGE_VERSION,
+	       schema_latest("records"), schema_latest("client"));
+	printf("sqlite %s\n", sqlite3_libversion());
+	printf("jansson %s\n", JANSSON_VERSION);
+	printf("libevent %s\n", event_get_version());
+	printf("%s\n", curses_version());
+	return GK_OK;
+}
+
+static int
+cmd_help(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	usage(stdout);
+	return GK_OK;
+}
+
+static const struct gk_client_command *
+find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* A bad command line: say what, show the usage, exit 2. */
+static int
+bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "gridkeep: %s%s\n", what, arg);
+	usage(stderr);
+	return GK_EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_VERSION = 256 };
+	static const struct option longopts[] = {
+	    {"database", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0}};
+	const struct gk_client_command *cmd;
+	struct gk_client c;
+	struct gk_error err;
+	const char *dflag = NULL;
+	int ch, rc, status = GK_EXIT_OK;
+
+	memset(&c, 0, sizeof c);
+	memset(&err, 0, sizeof err);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dflag = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return GK_EXIT_OK;
+		case OPT_VERSION:
+			return cmd_version(&c, 0, NULL, &err);
+		default:
+			if (optopt == 'd')
+				return bad_usage("-d needs a file", "");
+			if (optopt != 0) {
+				char opt[3] = {'-', (char)optopt, '\0'};
+				return bad_usage("unknown option ", opt);
+			}
+			return bad_usage("unknown option ", argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return bad_usage("no command", "");
+	if ((cmd = find_command(argv[0])) == NULL)
+		return bad_usage("unknown command: ", argv[0]);
+	if (argc - 1 > cmd->maxargs)
+		return bad_usage("too many arguments for ", cmd->name);
+
+	c.env = gk_env_system;
+	c.db_path = dflag; /* NULL: replica_open finds the default */
+	rc = cmd->exec(&c, argc - 1, argv + 1, &err);
+	replica_close(&c);
+	if (rc != GK_OK) {
+		fprintf(stderr, "gridkeep: %s\n",
+		        err.msg[0] != '\0' ? err.msg : gk_code_name(rc));
+		status = GK_EXIT_FAIL;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "gridkeep: cannot write the output\n");
+		status = GK_EXIT_FAIL;
+	}
+	return status;
+}

@@ -1,0 +1,287 @@
+/*
+ * replica.c: the station's local replica, one SQLite file.
+ *
+ * It holds the records every replica shares (schema/records) and the
+ * client's own tables (schema/client): client_meta with this install's
+ * node id, and the outbox, where every local change waits with a visible
+ * state until the server accepts or rejects it. Nothing here prints;
+ * gridkeep.c does.
+ *
+ * The file lives under $XDG_DATA_HOME/gridkeep (or ~/.local/share/gridkeep)
+ * in a directory of mode 0700: a replica holds the names and contacts of
+ * residents and volunteers, and later a login token.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "gridkeep.h"
+
+const char *const replica_state_names[REPLICA_NSTATES] = {
+    [REPLICA_SAVED] = "saved",
+    [REPLICA_SENT] = "sent",
+    [REPLICA_ACCEPTED] = "accepted",
+    [REPLICA_REJECTED] = "rejected",
+};
+
+int
+replica_default_path(char *buf, size_t size, struct gk_error *err)
+{
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	int n;
+
+	/* The XDG spec says to ignore a relative XDG_DATA_HOME. */
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(buf, size, "%s/gridkeep/replica.db", xdg);
+	else if (home != NULL && home[0] != '\0')
+		n = snprintf(buf, size, "%s/.local/share/gridkeep/replica.db",
+		             home);
+	else
+		return gk_error_set(
+		    err, GK_E_NOT_FOUND,
+		    "HOME is not set: name the replica with -d");
+	if (n < 0 || (size_t)n >= size)
+		return gk_error_set(err, GK_E_TOO_LONG,
+		                    "the replica's path is too long");
+	return GK_OK;
+}
+
+int
+replica_make_dir(const char *path, struct gk_error *err)
+{
+	char dir[GK_PATH_MAX];
+	struct stat sb;
+	char *slash, *p;
+
+	if (strlen(path) >= sizeof dir)
+		return gk_error_set(err, GK_E_TOO_LONG, "path too long: %s",
+		                    path);
+	strcpy(dir, path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return GK_OK; /* the current directory, or / */
+	*slash = '\0';
+	for (p = dir + 1;; p++) {
+		char ch = *p;
+
+		if (ch != '/' && ch != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return gk_error_set(err, GK_E_IO,
+			                    "cannot make directory %s: %s", dir,
+			                    strerror(errno));
+		*p = ch;
+		if (ch == '\0')
+			break;
+	}
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return gk_error_set(err, GK_E_IO, "%s is not a directory", dir);
+	return GK_OK;
+}
+
+/* client_meta[key] into buf: GK_OK, GK_E_NOT_FOUND, or an error. */
+static int
+replica_meta_get(sqlite3 *db, const char *key, char *buf, size_t size,
+                 struct gk_error *err)
+{
+	sqlite3_stmt *st;
+	size_t len;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT value FROM client_meta WHERE key = ?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (len >= size) {
+			rc = gk_error_set(err, GK_E_TOO_LONG,
+			                  "client_meta %s is too long", key);
+			break;
+		}
+		memcpy(buf, sqlite3_column_text(st, 0), len);
+		buf[len] = '\0';
+		rc = GK_OK;
+		break;
+	case SQLITE_DONE:
+		rc = gk_error_set(err, GK_E_NOT_FOUND, "client_meta has no %s",
+		                  key);
+		break;
+	default:
+		rc = gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+		break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+replica_meta_put_tx(sqlite3 *db, const char *key, const char *value,
+                    struct gk_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+	                       "INSERT INTO client_meta(key, value) "
+	                       "VALUES(?1, ?2) ON CONFLICT(key) "
+	                       "DO UPDATE SET value = excluded.value",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE
+	         ? GK_OK
+	         : gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Migrate, and give a new replica its node id, in one transaction. */
+static int
+replica_setup(struct gk_client *c, struct gk_error *err)
+{
+	char node[GK_NODE_LEN + 2];
+	int rc;
+
+	if ((rc = schema_migrate(c->db, GK_SIDE_CLIENT, err)) != GK_OK)
+		return rc;
+	if (db_begin(c->db) != GK_OK)
+		return gk_error_set(err, GK_E_DB, "cannot begin: %s",
+		                    sqlite3_errmsg(c->db));
+	rc = replica_meta_get(c->db, "node", node, sizeof node, err);
+	if (rc == GK_E_NOT_FOUND) {
+		node_format(node_new(&c->env), node);
+		rc = replica_meta_put_tx(c->db, "node", node, err);
+	}
+	if (rc != GK_OK) {
+		db_rollback(c->db);
+		return rc;
+	}
+	if (db_commit(c->db) != GK_OK)
+		return gk_error_set(err, GK_E_IO, "cannot commit: %s",
+		                    sqlite3_errmsg(c->db));
+	return GK_OK;
+}
+
+int
+replica_verify(struct gk_client *c, struct gk_error *err)
+{
+	int rec = schema_version(c->db, "records");
+	int cli = schema_version(c->db, "client");
+	int lrec = schema_latest("records"), lcli = schema_latest("client");
+	char node[GK_NODE_LEN + 2];
+	int rc;
+
+	if (schema_version(c->db, "server") > 0)
+		return gk_error_set(err, GK_E_USAGE,
+		                    "%s is a gridkeepd database, not a replica",
+		                    c->db_path);
+	if (rec == 0 && cli == 0)
+		return gk_error_set(err, GK_E_NOT_FOUND,
+		                    "%s is not a gridkeep replica (gridkeep "
+		                    "init creates one)",
+		                    c->db_path);
+	if (rec > lrec || cli > lcli)
+		return gk_error_set(err, GK_E_SCHEMA_NEWER,
+		                    "replica schema is records %d, client %d, "
+		                    "newer than this program's %d, %d: use a "
+		                    "newer gridkeep",
+		                    rec, cli, lrec, lcli);
+	if (rec < lrec || cli < lcli)
+		return gk_error_set(err, GK_E_CORRUPT,
+		                    "replica schema is records %d, client %d, "
+		                    "older than this program's %d, %d: "
+		                    "gridkeep init migrates it",
+		                    rec, cli, lrec, lcli);
+	rc = replica_meta_get(c->db, "node", node, sizeof node, err);
+	if (rc == GK_E_NOT_FOUND)
+		return gk_error_set(err, GK_E_CORRUPT,
+		                    "the replica has no node id");
+	if (rc != GK_OK)
+		return rc;
+	if (node_parse(node, strlen(node), &c->node) != GK_OK)
+		return gk_error_set(err, GK_E_CORRUPT,
+		                    "the replica's node id is damaged");
+	return GK_OK;
+}
+
+int
+replica_open(struct gk_client *c, int flags, int *created, struct gk_error *err)
+{
+	struct stat sb;
+	int rc, exists;
+
+	if (c->db_path == NULL) {
+		if ((rc = replica_default_path(c->default_path,
+		                               sizeof c->default_path, err)) !=
+		    GK_OK)
+			return rc;
+		c->db_path = c->default_path;
+		c->is_default = 1;
+	}
+	exists = stat(c->db_path, &sb) == 0;
+	if (!exists && errno == ENOENT && !(flags & REPLICA_CREATE))
+		return gk_error_set(err, GK_E_NOT_FOUND,
+		                    "no replica at %s (gridkeep init creates "
+		                    "one)",
+		                    c->db_path);
+	if (created != NULL)
+		*created = !exists;
+	if ((flags & REPLICA_CREATE) && !exists && c->is_default &&
+	    (rc = replica_make_dir(c->db_path, err)) != GK_OK)
+		return rc;
+	if ((rc = db_open(c->db_path,
+	                  (flags & REPLICA_CREATE) ? GK_DB_CREATE : 0, &c->db,
+	                  err)) != GK_OK)
+		return rc;
+	if ((flags & REPLICA_CREATE) && (rc = replica_setup(c, err)) != GK_OK)
+		return rc;
+	if (flags & REPLICA_RAW)
+		return GK_OK;
+	return replica_verify(c, err);
+}
+
+void
+replica_close(struct gk_client *c)
+{
+	if (c->db != NULL)
+		db_close(c->db);
+	c->db = NULL;
+}
+
+void
+replica_schema(struct gk_client *c, int *records, int *client)
+{
+	*records = schema_version(c->db, "records");
+	*client = schema_version(c->db, "client");
+}
+
+int
+replica_outbox_counts(struct gk_client *c, int64_t counts[REPLICA_NSTATES],
+                      struct gk_error *err)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	memset(counts, 0, REPLICA_NSTATES * sizeof counts[0]);
+	if (sqlite3_prepare_v2(
+	        c->db, "SELECT state, count(*) FROM outbox GROUP BY state", -1,
+	        &st, NULL) != SQLITE_OK)
+		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(c->db));
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		for (int i = 0; state != NULL && i < REPLICA_NSTATES; i++)
+			if (strcmp(state, replica_state_names[i]) == 0)
+				counts[i] = sqlite3_column_int64(st, 1);
+	}
+	if (r != SQLITE_DONE)
+		gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(c->db));
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? GK_OK : GK_E_DB;
+}
