@@ -23,6 +23,7 @@ change_op_name(enum gk_op op)
 	return (unsigned)op < 4 ? op_names[op] : "unknown";
 }
 
+/* The nesting of v, counting containers only, if v is at level depth. */
 static int
 json_depth(json_t *v, int depth)
 {
@@ -31,6 +32,8 @@ json_depth(json_t *v, int depth)
 	size_t i;
 	int max = depth;
 
+	if (!json_is_object(v) && !json_is_array(v))
+		return depth - 1;
 	if (json_is_object(v)) {
 		json_object_foreach(v, k, e)
 		{
@@ -75,22 +78,23 @@ change_decode(const char *buf, size_t len, struct gk_change *out,
 	return rc;
 }
 
-/* The string at key, or NULL with err set; required keys only. */
-static const char *
-get_str(json_t *obj, const char *key, size_t *len, struct gk_error *err)
+/* The string at key in *s and *len; required keys only. err may be NULL,
+ * so the code is returned, never read back from err. */
+static int
+get_str(json_t *obj, const char *key, const char **s, size_t *len,
+	struct gk_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 
-	if (v == NULL) {
-		gk_error_set(err, GK_E_MISSING, "change has no \"%s\"", key);
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		gk_error_set(err, GK_E_TYPE, "\"%s\" must be a string", key);
-		return NULL;
-	}
+	if (v == NULL)
+		return gk_error_set(err, GK_E_MISSING, "change has no \"%s\"",
+				    key);
+	if (!json_is_string(v))
+		return gk_error_set(err, GK_E_TYPE, "\"%s\" must be a string",
+				    key);
 	*len = json_string_length(v);
-	return json_string_value(v);
+	*s = json_string_value(v);
+	return GK_OK;
 }
 
 static int
@@ -98,10 +102,11 @@ get_id(json_t *obj, const char *key, char out[GK_ID_LEN + 1],
        struct gk_error *err)
 {
 	size_t len;
-	const char *s = get_str(obj, key, &len, err);
+	const char *s;
+	int rc;
 
-	if (s == NULL)
-		return err != NULL ? err->code : GK_E_MISSING;
+	if ((rc = get_str(obj, key, &s, &len, err)) != GK_OK)
+		return rc;
 	if (!uuid_valid(s, len))
 		return gk_error_set(err, GK_E_ID,
 				    "\"%s\" is not a lowercase UUID", key);
@@ -137,13 +142,13 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 	}
 	if ((rc = get_id(obj, "id", out->id, err)) != GK_OK)
 		return rc;
-	if ((s = get_str(obj, "node", &len, err)) == NULL)
-		return err != NULL ? err->code : GK_E_MISSING;
+	if ((rc = get_str(obj, "node", &s, &len, err)) != GK_OK)
+		return rc;
 	if (node_parse(s, len, &out->node) != GK_OK)
 		return gk_error_set(err, GK_E_NODE,
 				    "\"node\" must be 16 lowercase hex digits");
-	if ((s = get_str(obj, "hlc", &len, err)) == NULL)
-		return err != NULL ? err->code : GK_E_MISSING;
+	if ((rc = get_str(obj, "hlc", &s, &len, err)) != GK_OK)
+		return rc;
 	if (hlc_parse(s, len, &out->hlc) != GK_OK)
 		return gk_error_set(err, GK_E_HLC,
 				    "\"hlc\" must be 16 lowercase hex digits");
@@ -151,12 +156,12 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 	 * sort before every other (and lies some 4,000 years ahead anyway). */
 	if (out->hlc > (uint64_t)INT64_MAX)
 		return gk_error_set(err, GK_E_HLC, "\"hlc\" is out of range");
-	if ((s = get_str(obj, "table", &len, err)) == NULL)
-		return err != NULL ? err->code : GK_E_MISSING;
+	if ((rc = get_str(obj, "table", &s, &len, err)) != GK_OK)
+		return rc;
 	if (strlen(s) != len || (out->table = record_table(s)) == NULL)
 		return gk_error_set(err, GK_E_UNKNOWN_TABLE, "no such table");
-	if ((s = get_str(obj, "op", &len, err)) == NULL)
-		return err != NULL ? err->code : GK_E_MISSING;
+	if ((rc = get_str(obj, "op", &s, &len, err)) != GK_OK)
+		return rc;
 	for (opi = 0; opi < 4; opi++)
 		if (strcmp(s, op_names[opi]) == 0 && strlen(s) == len)
 			break;

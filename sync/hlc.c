@@ -38,7 +38,12 @@ hlc_now(struct hlc *h, int64_t wall_ms)
 int
 hlc_recv(struct hlc *h, uint64_t remote, int64_t wall_ms, int64_t max_skew_ms)
 {
-	if (max_skew_ms >= 0 && hlc_ms(remote) > wall_ms + max_skew_ms)
+	/* Stamps live in SQLite's signed integers: the top bit is never set. */
+	if (remote > (uint64_t)INT64_MAX)
+		return GK_E_HLC;
+	/* A limit past INT64_MAX is no limit (and must not overflow). */
+	if (max_skew_ms >= 0 && wall_ms <= INT64_MAX - max_skew_ms &&
+	    hlc_ms(remote) > wall_ms + max_skew_ms)
 		return GK_E_SKEW;
 	if (remote > h->last)
 		h->last = remote;

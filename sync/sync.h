@@ -130,7 +130,8 @@ uint64_t hlc_now(struct hlc *h, int64_t wall_ms);
 /*
  * Take in a stamp from elsewhere so later local stamps sort after it.
  * Refuses (GK_E_SKEW, clock untouched) a stamp more than max_skew_ms ahead
- * of wall_ms; max_skew_ms < 0 disables the check.
+ * of wall_ms; max_skew_ms < 0 disables the check. A stamp with the top
+ * bit set is GK_E_HLC.
  */
 int hlc_recv(struct hlc *h, uint64_t remote, int64_t wall_ms,
 	     int64_t max_skew_ms);

@@ -138,8 +138,12 @@ text_time_parse(const char *s, size_t len, int64_t *ms_out)
 void
 text_time_format(int64_t ms, char out[32])
 {
-	int64_t z = (ms >= 0 ? ms : ms - 86399999) / 86400000; /* floor */
-	int64_t rem = ms - z * 86400000;
+	int64_t z = ms / 86400000, rem = ms % 86400000;
+
+	if (rem < 0) { /* floor, without overflowing near INT64_MIN */
+		z--;
+		rem += 86400000;
+	}
 	/* civil_from_days (H. Hinnant) */
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -151,7 +155,14 @@ text_time_format(int64_t ms, char out[32])
 	int64_t d = doy - (153 * mp + 2) / 5 + 1;
 	int64_t m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m,
-		 (int)d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
-		 (int)(rem / 1000 % 60));
+	/* Milliseconds only when there are some, so parse gives ms back. */
+	if (rem % 1000 != 0)
+		snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y,
+			 (int)m, (int)d, (int)(rem / 3600000),
+			 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
+			 (int)(rem % 1000));
+	else
+		snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y,
+			 (int)m, (int)d, (int)(rem / 3600000),
+			 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60));
 }
