@@ -35,8 +35,7 @@ json_depth(json_t *v, int depth)
 	if (!json_is_object(v) && !json_is_array(v))
 		return depth - 1;
 	if (json_is_object(v)) {
-		json_object_foreach(v, k, e)
-		{
+		json_object_foreach (v, k, e) {
 			int d = json_depth(e, depth + 1);
 			if (d > max)
 				max = d;
@@ -44,8 +43,7 @@ json_depth(json_t *v, int depth)
 				return max;
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e)
-		{
+		json_array_foreach (v, i, e) {
 			int d = json_depth(e, depth + 1);
 			if (d > max)
 				max = d;
@@ -58,7 +56,7 @@ json_depth(json_t *v, int depth)
 
 int
 change_decode(const char *buf, size_t len, struct gk_change *out,
-	      struct gk_error *err)
+              struct gk_error *err)
 {
 	json_error_t jerr;
 	json_t *root;
@@ -67,12 +65,12 @@ change_decode(const char *buf, size_t len, struct gk_change *out,
 	memset(out, 0, sizeof *out);
 	if (len > GK_MAX_CHANGE_BYTES)
 		return gk_error_set(err, GK_E_TOO_LONG,
-				    "change is %zu bytes, limit %d", len,
-				    GK_MAX_CHANGE_BYTES);
+		                    "change is %zu bytes, limit %d", len,
+		                    GK_MAX_CHANGE_BYTES);
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 		return gk_error_set(err, GK_E_JSON, "not valid JSON at byte %d",
-				    jerr.position);
+		                    jerr.position);
 	rc = change_from_json(root, out, err);
 	json_decref(root);
 	return rc;
@@ -82,16 +80,16 @@ change_decode(const char *buf, size_t len, struct gk_change *out,
  * so the code is returned, never read back from err. */
 static int
 get_str(json_t *obj, const char *key, const char **s, size_t *len,
-	struct gk_error *err)
+        struct gk_error *err)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (v == NULL)
 		return gk_error_set(err, GK_E_MISSING, "change has no \"%s\"",
-				    key);
+		                    key);
 	if (!json_is_string(v))
 		return gk_error_set(err, GK_E_TYPE, "\"%s\" must be a string",
-				    key);
+		                    key);
 	*len = json_string_length(v);
 	*s = json_string_value(v);
 	return GK_OK;
@@ -109,7 +107,7 @@ get_id(json_t *obj, const char *key, char out[GK_ID_LEN + 1],
 		return rc;
 	if (!uuid_valid(s, len))
 		return gk_error_set(err, GK_E_ID,
-				    "\"%s\" is not a lowercase UUID", key);
+		                    "\"%s\" is not a lowercase UUID", key);
 	memcpy(out, s, GK_ID_LEN + 1);
 	return GK_OK;
 }
@@ -117,8 +115,8 @@ get_id(json_t *obj, const char *key, char out[GK_ID_LEN + 1],
 int
 change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 {
-	static const char *const keys[] = {"id",  "node", "hlc",    "table",
-					   "op",  "row",  "author", "fields"};
+	static const char *const keys[] = {"id", "node", "hlc",    "table",
+	                                   "op", "row",  "author", "fields"};
 	const char *k, *s;
 	json_t *v, *fields;
 	size_t len;
@@ -126,19 +124,19 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 
 	memset(out, 0, sizeof *out);
 	if (!json_is_object(obj))
-		return gk_error_set(err, GK_E_JSON, "a change is a JSON object");
+		return gk_error_set(err, GK_E_JSON,
+		                    "a change is a JSON object");
 	if (json_depth(obj, 1) > GK_MAX_DEPTH)
 		return gk_error_set(err, GK_E_DEPTH, "nested deeper than %d",
-				    GK_MAX_DEPTH);
-	json_object_foreach(obj, k, v)
-	{
+		                    GK_MAX_DEPTH);
+	json_object_foreach (obj, k, v) {
 		size_t i;
 		for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
 			if (strcmp(k, keys[i]) == 0)
 				break;
 		if (i == sizeof keys / sizeof keys[0])
 			return gk_error_set(err, GK_E_UNKNOWN_FIELD,
-					    "unknown key in change");
+			                    "unknown key in change");
 	}
 	if ((rc = get_id(obj, "id", out->id, err)) != GK_OK)
 		return rc;
@@ -146,12 +144,12 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 		return rc;
 	if (node_parse(s, len, &out->node) != GK_OK)
 		return gk_error_set(err, GK_E_NODE,
-				    "\"node\" must be 16 lowercase hex digits");
+		                    "\"node\" must be 16 lowercase hex digits");
 	if ((rc = get_str(obj, "hlc", &s, &len, err)) != GK_OK)
 		return rc;
 	if (hlc_parse(s, len, &out->hlc) != GK_OK)
 		return gk_error_set(err, GK_E_HLC,
-				    "\"hlc\" must be 16 lowercase hex digits");
+		                    "\"hlc\" must be 16 lowercase hex digits");
 	/* Stamps are stored as SQLite's signed integers: one past 2^63 would
 	 * sort before every other (and lies some 4,000 years ahead anyway). */
 	if (out->hlc > (uint64_t)INT64_MAX)
@@ -170,7 +168,7 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 	out->op = (enum gk_op)opi;
 	if ((out->table->kind == GK_APPEND) != (out->op == GK_OP_APPEND))
 		return gk_error_set(err, GK_E_OP, "op \"%s\" is not for %s",
-				    op_names[opi], out->table->name);
+		                    op_names[opi], out->table->name);
 	if ((rc = get_id(obj, "row", out->row, err)) != GK_OK)
 		return rc;
 	if ((v = json_object_get(obj, "author")) != NULL &&
@@ -179,10 +177,13 @@ change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err)
 
 	fields = json_object_get(obj, "fields");
 	if (fields == NULL && out->op != GK_OP_DELETE)
-		return gk_error_set(err, GK_E_MISSING, "change has no \"fields\"");
+		return gk_error_set(err, GK_E_MISSING,
+		                    "change has no \"fields\"");
 	if (fields != NULL && !json_is_object(fields))
-		return gk_error_set(err, GK_E_TYPE, "\"fields\" must be an object");
-	if (out->op == GK_OP_DELETE && fields != NULL && json_object_size(fields))
+		return gk_error_set(err, GK_E_TYPE,
+		                    "\"fields\" must be an object");
+	if (out->op == GK_OP_DELETE && fields != NULL &&
+	    json_object_size(fields))
 		return gk_error_set(err, GK_E_OP, "a delete carries no fields");
 	out->fields = fields != NULL ? json_incref(fields) : json_object();
 	if (out->fields == NULL)
@@ -198,10 +199,10 @@ change_to_json(const struct gk_change *c)
 
 	hlc_format(c->hlc, hlc);
 	node_format(c->node, node);
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "id", c->id, "node",
-		      node, "hlc", hlc, "table", c->table->name, "op",
-		      change_op_name(c->op), "row", c->row, "fields",
-		      c->fields);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "id", c->id,
+	              "node", node, "hlc", hlc, "table", c->table->name, "op",
+	              change_op_name(c->op), "row", c->row, "fields",
+	              c->fields);
 	if (o != NULL && c->author[0] != '\0')
 		json_object_set_new(o, "author", json_string(c->author));
 	return o;
@@ -237,7 +238,7 @@ change_clear(struct gk_change *c)
 
 int
 change_cmp_stamp(uint64_t hlc_a, uint64_t node_a, uint64_t hlc_b,
-		 uint64_t node_b)
+                 uint64_t node_b)
 {
 	if (hlc_a != hlc_b)
 		return hlc_a < hlc_b ? -1 : 1;

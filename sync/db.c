@@ -11,13 +11,12 @@
 
 #include "sync.h"
 
-static const char *const pragmas =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA synchronous=FULL;"
-    "PRAGMA foreign_keys=ON;"
-    "PRAGMA trusted_schema=OFF;"
-    "PRAGMA journal_size_limit=67108864;"
-    "PRAGMA cache_size=-65536;";
+static const char *const pragmas = "PRAGMA journal_mode=WAL;"
+                                   "PRAGMA synchronous=FULL;"
+                                   "PRAGMA foreign_keys=ON;"
+                                   "PRAGMA trusted_schema=OFF;"
+                                   "PRAGMA journal_size_limit=67108864;"
+                                   "PRAGMA cache_size=-65536;";
 
 int
 db_open(const char *path, int flags, sqlite3 **out, struct gk_error *err)
@@ -30,13 +29,14 @@ db_open(const char *path, int flags, sqlite3 **out, struct gk_error *err)
 		oflags = SQLITE_OPEN_READONLY;
 	else
 		oflags = SQLITE_OPEN_READWRITE |
-			 ((flags & GK_DB_CREATE) ? SQLITE_OPEN_CREATE : 0);
+		         ((flags & GK_DB_CREATE) ? SQLITE_OPEN_CREATE : 0);
 	oflags |= SQLITE_OPEN_NOMUTEX;
 	rc = sqlite3_open_v2(path, &db, oflags, NULL);
 	if (rc != SQLITE_OK) {
-		gk_error_set(err, rc == SQLITE_CANTOPEN ? GK_E_NOT_FOUND : GK_E_DB,
-			     "cannot open %s: %s", path,
-			     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		gk_error_set(err,
+		             rc == SQLITE_CANTOPEN ? GK_E_NOT_FOUND : GK_E_DB,
+		             "cannot open %s: %s", path,
+		             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);
 		return err ? err->code : GK_E_DB;
 	}
@@ -46,7 +46,7 @@ db_open(const char *path, int flags, sqlite3 **out, struct gk_error *err)
 	if (!(flags & GK_DB_READONLY) &&
 	    sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		gk_error_set(err, GK_E_DB, "cannot set up %s: %s", path,
-			     sqlite3_errmsg(db));
+		             sqlite3_errmsg(db));
 		sqlite3_close(db);
 		return GK_E_DB;
 	}
@@ -63,9 +63,10 @@ db_close(sqlite3 *db)
 int
 db_begin(sqlite3 *db)
 {
-	return sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
-		   ? GK_OK
-		   : GK_E_DB;
+	return sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+	               SQLITE_OK
+	           ? GK_OK
+	           : GK_E_DB;
 }
 
 int
@@ -78,8 +79,8 @@ db_commit(sqlite3 *db)
 	/* A failed COMMIT may leave the transaction open: end it. */
 	db_rollback(db);
 	return (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_IOERR
-		   ? GK_E_IO
-		   : GK_E_DB;
+	           ? GK_E_IO
+	           : GK_E_DB;
 }
 
 void
@@ -101,7 +102,8 @@ int
 db_check(sqlite3 *db, int full, struct gk_error *err)
 {
 	sqlite3_stmt *st;
-	const char *sql = full ? "PRAGMA integrity_check" : "PRAGMA quick_check";
+	const char *sql =
+	    full ? "PRAGMA integrity_check" : "PRAGMA quick_check";
 	int rc, ok = 0;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -112,10 +114,10 @@ db_check(sqlite3 *db, int full, struct gk_error *err)
 		ok = r != NULL && strcmp(r, "ok") == 0;
 		if (!ok)
 			gk_error_set(err, GK_E_CORRUPT, "%s: %s", sql + 7,
-				     r ? r : "?");
+			             r ? r : "?");
 	} else {
 		gk_error_set(err, GK_E_CORRUPT, "%s failed: %s", sql + 7,
-			     sqlite3_errmsg(db));
+		             sqlite3_errmsg(db));
 	}
 	sqlite3_finalize(st);
 	return ok ? GK_OK : GK_E_CORRUPT;

@@ -67,8 +67,7 @@ put_value(FILE *f, sqlite3_stmt *st, int col)
 }
 
 static int
-dump_table(sqlite3 *db, const struct gk_table *t, FILE *f,
-	   struct gk_error *err)
+dump_table(sqlite3 *db, const struct gk_table *t, FILE *f, struct gk_error *err)
 {
 	char sql[128];
 	sqlite3_stmt *st;

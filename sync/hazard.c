@@ -61,10 +61,10 @@
 
 #include "sync.h"
 
-#define ADMIN GK_ROLE_BIT(GK_ROLE_ADMIN)
-#define STREET GK_ROLE_BIT(GK_ROLE_STREET)
+#define ADMIN   GK_ROLE_BIT(GK_ROLE_ADMIN)
+#define STREET  GK_ROLE_BIT(GK_ROLE_STREET)
 #define STATION GK_ROLE_BIT(GK_ROLE_STATION)
-#define WORKER GK_ROLE_BIT(GK_ROLE_GRID_WORKER)
+#define WORKER  GK_ROLE_BIT(GK_ROLE_GRID_WORKER)
 
 /* Who may make each transition; 0 = never allowed. The admin may make
  * every allowed transition. */
@@ -95,7 +95,8 @@ hazard_status_parse(const char *s, enum gk_hstatus *out)
 const char *
 hazard_status_name(enum gk_hstatus s)
 {
-	return (unsigned)s < GK_HS_COUNT ? gk_hazard_status_words[s] : "unknown";
+	return (unsigned)s < GK_HS_COUNT ? gk_hazard_status_words[s]
+	                                 : "unknown";
 }
 
 unsigned
@@ -169,12 +170,12 @@ struct gk_hazard_deriver {
 
 static int
 hazard_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
-	       struct gk_error *err)
+               struct gk_error *err)
 {
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return gk_error_set(err, GK_E_DB, "hazard: %s",
-				    sqlite3_errmsg(db));
+		                    sqlite3_errmsg(db));
 	return GK_OK;
 }
 
@@ -190,9 +191,9 @@ hazard_deriver_new(sqlite3 *db, struct gk_error *err)
 	d->db = db;
 	if (hazard_prepare(db, hazard_sql_events, &d->events, err) != GK_OK ||
 	    hazard_prepare(db, hazard_sql_set_event, &d->set_event, err) !=
-		GK_OK ||
+	        GK_OK ||
 	    hazard_prepare(db, hazard_sql_set_hazard, &d->set_hazard, err) !=
-		GK_OK)
+	        GK_OK)
 		goto fail;
 	return d;
 
@@ -310,7 +311,8 @@ hazard_replay(struct gk_hazard_deriver *d, sqlite3_stmt *st, int *conflict)
 		return GK_OK;
 	}
 	if (strcmp(kind, "plan") == 0) {
-		if (d->status != GK_HS_VERIFIED && d->status != GK_HS_RECTIFYING)
+		if (d->status != GK_HS_VERIFIED &&
+		    d->status != GK_HS_RECTIFYING)
 			return GK_OK;
 		*conflict = 0;
 		return hazard_take_plan(d, st);
@@ -341,8 +343,7 @@ hazard_replay(struct gk_hazard_deriver *d, sqlite3_stmt *st, int *conflict)
 }
 
 static int
-hazard_add_flip(struct gk_hazard_deriver *d, sqlite3_int64 rowid,
-		int conflict)
+hazard_add_flip(struct gk_hazard_deriver *d, sqlite3_int64 rowid, int conflict)
 {
 	if (d->nflips == d->flipcap) {
 		size_t ncap = d->flipcap ? d->flipcap * 2 : 16;
@@ -361,20 +362,20 @@ hazard_add_flip(struct gk_hazard_deriver *d, sqlite3_int64 rowid,
 /* Step a write statement to its end and reset it; GK_E_DB on failure. */
 static int
 hazard_write(struct gk_hazard_deriver *d, sqlite3_stmt *st,
-	     struct gk_error *err)
+             struct gk_error *err)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return gk_error_set(err, GK_E_DB, "hazard: %s",
-				    sqlite3_errmsg(d->db));
+		                    sqlite3_errmsg(d->db));
 	return GK_OK;
 }
 
 int
 hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
-		 struct gk_error *err)
+                 struct gk_error *err)
 {
 	sqlite3_stmt *ev = d->events, *sh = d->set_hazard;
 	int rc = GK_OK, step, conflict;
@@ -395,7 +396,7 @@ hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
 		d->conflicts += conflict;
 		if ((sqlite3_column_int(ev, EV_CONFLICT) != 0) != conflict &&
 		    (rc = hazard_add_flip(d, sqlite3_column_int64(ev, EV_ROWID),
-					  conflict)) != GK_OK)
+		                          conflict)) != GK_OK)
 			break;
 	}
 	if (rc == GK_E_NOMEM) {
@@ -404,7 +405,7 @@ hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
 	}
 	if (step != SQLITE_DONE) {
 		rc = gk_error_set(err, GK_E_DB, "hazard %s: %s", hazard_id,
-				  sqlite3_errmsg(d->db));
+		                  sqlite3_errmsg(d->db));
 		goto out;
 	}
 	sqlite3_reset(ev);
@@ -418,7 +419,7 @@ hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
 
 	sqlite3_bind_text(sh, 1, hazard_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(sh, 2, hazard_status_name(d->status), -1,
-			  SQLITE_STATIC);
+	                  SQLITE_STATIC);
 	hazard_text_bind(sh, 3, &d->reporter);
 	for (int i = 0; i < HAZARD_NPLAN; i++)
 		hazard_text_bind(sh, 4 + i, &d->plan[i]);

@@ -51,9 +51,9 @@ static int
 prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out, struct gk_error *err)
 {
 	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return gk_error_set(err, GK_E_DB, "prepare: %s",
-				    sqlite3_errmsg(db));
+		                    sqlite3_errmsg(db));
 	return GK_OK;
 }
 
@@ -76,7 +76,7 @@ sql_add(struct sqlbuf *b, const char *text)
 
 static int
 prepare_table(struct gk_merge *m, const struct gk_table *t,
-	      struct table_stmts *ts, struct gk_error *err)
+              struct table_stmts *ts, struct gk_error *err)
 {
 	struct sqlbuf b = {.n = 0};
 	char num[64];
@@ -91,10 +91,11 @@ prepare_table(struct gk_merge *m, const struct gk_table *t,
 		sql_add(&b, t->fields[i].name);
 	}
 	sql_add(&b, t->kind == GK_MUTABLE ? ",_stamps) VALUES(?"
-					  : ",author,hlc,node) VALUES(?");
+	                                  : ",author,hlc,node) VALUES(?");
 	for (int i = 0; i < n + (t->kind == GK_MUTABLE ? 1 : 3); i++)
 		sql_add(&b, ",?");
-	sql_add(&b, t->kind == GK_MUTABLE ? ")" : ") ON CONFLICT(id) DO NOTHING");
+	sql_add(&b,
+	        t->kind == GK_MUTABLE ? ")" : ") ON CONFLICT(id) DO NOTHING");
 	if (b.n >= sizeof b.s - 1)
 		return gk_error_set(err, GK_E_DB, "statement too long");
 	if ((rc = prepare(m->db, b.s, &ts->insert, err)) != GK_OK)
@@ -117,8 +118,8 @@ prepare_table(struct gk_merge *m, const struct gk_table *t,
 	for (int i = 0; i < n; i++) {
 		const char *f = t->fields[i].name;
 		sql_add(&b, f);
-		snprintf(num, sizeof num, "=CASE WHEN ?%d THEN ?%d ELSE ", 2 + 2 * i,
-			 3 + 2 * i);
+		snprintf(num, sizeof num, "=CASE WHEN ?%d THEN ?%d ELSE ",
+		         2 + 2 * i, 3 + 2 * i);
 		sql_add(&b, num);
 		sql_add(&b, f);
 		sql_add(&b, " END,");
@@ -203,8 +204,8 @@ bind_value(sqlite3_stmt *st, int idx, const struct gk_field *f, json_t *v)
 		if (!json_is_string(v))
 			return sqlite3_bind_null(st, idx);
 		return sqlite3_bind_text(st, idx, json_string_value(v),
-					 (int)json_string_length(v),
-					 SQLITE_TRANSIENT);
+		                         (int)json_string_length(v),
+		                         SQLITE_TRANSIENT);
 	}
 }
 
@@ -220,7 +221,7 @@ stamp_put(unsigned char *p, uint64_t hlc, uint64_t node)
 /* The value a change sets for field i, or NULL if it does not set it. */
 static json_t *
 change_value(const struct gk_change *c, int i, int deleted_field,
-	     json_t *true_value)
+             json_t *true_value)
 {
 	if (c->op == GK_OP_DELETE)
 		return i == deleted_field ? true_value : NULL;
@@ -241,8 +242,8 @@ step_done(sqlite3 *db, sqlite3_stmt *st, struct gk_error *err)
 
 static int
 apply_mutable(struct gk_merge *m, const struct gk_change *c,
-	      struct table_stmts *ts, enum gk_applied *applied,
-	      struct gk_error *err)
+              struct table_stmts *ts, enum gk_applied *applied,
+              struct gk_error *err)
 {
 	const struct gk_table *t = c->table;
 	unsigned char stamps[GK_MAX_FIELDS * GK_STAMP_LEN];
@@ -294,7 +295,7 @@ apply_mutable(struct gk_merge *m, const struct gk_change *c,
 	}
 	sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, exists ? 2 + 2 * t->nfields : 2 + t->nfields,
-			  stamps, (int)slen, SQLITE_STATIC);
+	                  stamps, (int)slen, SQLITE_STATIC);
 	if ((rc = step_done(m->db, st, err)) != GK_OK)
 		return rc;
 	*applied = GK_APPLY_NEW;
@@ -306,8 +307,8 @@ apply_mutable(struct gk_merge *m, const struct gk_change *c,
 
 static int
 apply_append(struct gk_merge *m, const struct gk_change *c,
-	     struct table_stmts *ts, enum gk_applied *applied,
-	     struct gk_error *err)
+             struct table_stmts *ts, enum gk_applied *applied,
+             struct gk_error *err)
 {
 	const struct gk_table *t = c->table;
 	sqlite3_stmt *st = ts->insert;
@@ -317,7 +318,7 @@ apply_append(struct gk_merge *m, const struct gk_change *c,
 	sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
 	for (int i = 0; i < n; i++)
 		bind_value(st, 2 + i, &t->fields[i],
-			   json_object_get(c->fields, t->fields[i].name));
+		           json_object_get(c->fields, t->fields[i].name));
 	if (c->author[0] != '\0')
 		sqlite3_bind_text(st, 2 + n, c->author, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3 + n, (sqlite3_int64)c->hlc);
@@ -326,23 +327,25 @@ apply_append(struct gk_merge *m, const struct gk_change *c,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE && strcmp(t->name, "point_entries") == 0)
+	if (rc == SQLITE_CONSTRAINT_UNIQUE &&
+	    strcmp(t->name, "point_entries") == 0)
 		return gk_error_set(err, GK_E_DUPLICATE_EARN,
-				    "a second earn entry for one activity");
+		                    "a second earn entry for one activity");
 	if (rc != SQLITE_DONE)
 		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(m->db));
 	*applied = sqlite3_changes(m->db) > 0 ? GK_APPLY_NEW : GK_APPLY_NOOP;
 	if (*applied == GK_APPLY_NEW && t == m->events) {
 		json_t *h = json_object_get(c->fields, "hazard");
 		if (json_is_string(h))
-			return hazard_derive_tx(m->haz, json_string_value(h), err);
+			return hazard_derive_tx(m->haz, json_string_value(h),
+			                        err);
 	}
 	return GK_OK;
 }
 
 int
 merge_apply_tx(struct gk_merge *m, const struct gk_change *c,
-	       enum gk_applied *applied, struct gk_error *err)
+               enum gk_applied *applied, struct gk_error *err)
 {
 	struct table_stmts *ts = &m->st[c->table->index];
 	enum gk_applied dummy;
@@ -357,21 +360,23 @@ merge_apply_tx(struct gk_merge *m, const struct gk_change *c,
 
 int
 merge_apply_batch(struct gk_merge *m, const struct gk_change *cs, size_t n,
-		  enum gk_applied *results, struct gk_error *err)
+                  enum gk_applied *results, struct gk_error *err)
 {
 	int rc;
 
 	if (db_begin(m->db) != GK_OK)
 		return gk_error_set(err, GK_E_DB, "begin: %s",
-				    sqlite3_errmsg(m->db));
+		                    sqlite3_errmsg(m->db));
 	for (size_t i = 0; i < n; i++) {
-		rc = merge_apply_tx(m, &cs[i], results ? &results[i] : NULL, err);
+		rc = merge_apply_tx(m, &cs[i], results ? &results[i] : NULL,
+		                    err);
 		if (rc != GK_OK) {
 			db_rollback(m->db);
 			return rc;
 		}
 	}
 	if ((rc = db_commit(m->db)) != GK_OK)
-		return gk_error_set(err, rc, "commit: %s", sqlite3_errmsg(m->db));
+		return gk_error_set(err, rc, "commit: %s",
+		                    sqlite3_errmsg(m->db));
 	return GK_OK;
 }

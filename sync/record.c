@@ -11,15 +11,15 @@
 
 #include "sync.h"
 
-#define ADMIN GK_ROLE_BIT(GK_ROLE_ADMIN)
-#define STREET GK_ROLE_BIT(GK_ROLE_STREET)
+#define ADMIN   GK_ROLE_BIT(GK_ROLE_ADMIN)
+#define STREET  GK_ROLE_BIT(GK_ROLE_STREET)
 #define STATION GK_ROLE_BIT(GK_ROLE_STATION)
-#define WORKER GK_ROLE_BIT(GK_ROLE_GRID_WORKER)
+#define WORKER  GK_ROLE_BIT(GK_ROLE_GRID_WORKER)
 
 #define BIG 1000000000LL /* 1e9: the bound on quantities */
 
 static const char *const role_words[] = {"admin", "street", "station",
-					 "grid_worker", NULL};
+                                         "grid_worker", NULL};
 
 const char *
 record_role_name(enum gk_role r)
@@ -40,40 +40,66 @@ record_role_parse(const char *s, enum gk_role *out)
 }
 
 static const char *const unit_levels[] = {"district", "street", "community",
-					  "grid", NULL};
+                                          "grid", NULL};
 static const char *const hazard_categories[] = {
-    "fire",	"gas",		 "electrical",	      "structure",
-    "geological", "flood",	 "traffic",	      "public_health",
-    "special_equipment", "dispute", "other",	      NULL};
+    "fire",  "gas",     "electrical",    "structure",         "geological",
+    "flood", "traffic", "public_health", "special_equipment", "dispute",
+    "other", NULL};
 const char *const gk_hazard_status_words[] = {
-    "new",	 "reported", "verified", "rectifying",
+    "new",      "reported", "verified", "rectifying",
     "resolved", "closed",   "rejected", NULL};
 static const char *const hazard_event_kinds[] = {"transition", "note", "plan",
-						 NULL};
+                                                 NULL};
 static const char *const reject_reasons[] = {"duplicate", "invalid", NULL};
 const char *const gk_stock_kind_words[] = {
-    "receive",	   "issue",	   "transfer_out", "transfer_in",
-    "count_adjust", "dispose", NULL};
+    "receive", "issue", "transfer_out", "transfer_in", "count_adjust",
+    "dispose", NULL};
 static const char *const stock_sources[] = {"upstream", "donation", "purchase",
-					    "opening", NULL};
+                                            "opening", NULL};
 static const char *const stock_purposes[] = {"distribution", "incident",
-					     "drill", NULL};
+                                             "drill", NULL};
 static const char *const dispose_reasons[] = {"expired", "damaged", "lost",
-					      "stolen", "other", NULL};
-const char *const gk_point_kind_words[] = {"grant",  "earn",   "bonus",
-					   "redeem", "revoke", "expire",
-					   "correction", NULL};
+                                              "stolen",  "other",   NULL};
+const char *const gk_point_kind_words[] = {
+    "grant", "earn", "bonus", "redeem", "revoke", "expire", "correction", NULL};
 static const char *const notice_kinds[] = {"warning", "notice", NULL};
 
-#define TEXT(n, fl, max) {n, GK_F_TEXT, fl, 0, max, NULL}
-#define INT(n, fl, lo, hi) {n, GK_F_INT, fl, lo, hi, NULL}
-#define REAL(n, fl, lo, hi) {n, GK_F_REAL, fl, lo, hi, NULL}
-#define BOOL(n, fl) {n, GK_F_BOOL, fl, 0, 1, NULL}
-#define ID(n, fl) {n, GK_F_ID, fl, 0, 0, NULL}
-#define ENUM(n, fl, w) {n, GK_F_ENUM, fl, 0, 0, w}
-#define TIME(n, fl) {n, GK_F_TIME, fl, 0, 0, NULL}
-#define DATE(n, fl) {n, GK_F_DATE, fl, 0, 0, NULL}
-#define IDLIST(n, fl, max) {n, GK_F_IDLIST, fl, 1, max, NULL}
+#define TEXT(n, fl, max)                                                       \
+	{                                                                      \
+		n, GK_F_TEXT, fl, 0, max, NULL                                 \
+	}
+#define INT(n, fl, lo, hi)                                                     \
+	{                                                                      \
+		n, GK_F_INT, fl, lo, hi, NULL                                  \
+	}
+#define REAL(n, fl, lo, hi)                                                    \
+	{                                                                      \
+		n, GK_F_REAL, fl, lo, hi, NULL                                 \
+	}
+#define BOOL(n, fl)                                                            \
+	{                                                                      \
+		n, GK_F_BOOL, fl, 0, 1, NULL                                   \
+	}
+#define ID(n, fl)                                                              \
+	{                                                                      \
+		n, GK_F_ID, fl, 0, 0, NULL                                     \
+	}
+#define ENUM(n, fl, w)                                                         \
+	{                                                                      \
+		n, GK_F_ENUM, fl, 0, 0, w                                      \
+	}
+#define TIME(n, fl)                                                            \
+	{                                                                      \
+		n, GK_F_TIME, fl, 0, 0, NULL                                   \
+	}
+#define DATE(n, fl)                                                            \
+	{                                                                      \
+		n, GK_F_DATE, fl, 0, 0, NULL                                   \
+	}
+#define IDLIST(n, fl, max)                                                     \
+	{                                                                      \
+		n, GK_F_IDLIST, fl, 1, max, NULL                               \
+	}
 #define ML GK_MULTILINE
 
 static const struct gk_field units_f[] = {
@@ -128,21 +154,15 @@ static const struct gk_field inspections_f[] = {
     IDLIST("hazards_found", 0, 100),
 };
 static const struct gk_field depots_f[] = {
-    ID("unit", GK_REQ),
-    TEXT("name", GK_REQ, 100),
-    TEXT("place", 0, 200),
-    REAL("lat", 0, -90, 90),
-    REAL("lon", 0, -180, 180),
-    TEXT("custodian", 0, 100),
-    TEXT("contact", 0, 64),
-    BOOL("agreement", 0),
+    ID("unit", GK_REQ),        TEXT("name", GK_REQ, 100),
+    TEXT("place", 0, 200),     REAL("lat", 0, -90, 90),
+    REAL("lon", 0, -180, 180), TEXT("custodian", 0, 100),
+    TEXT("contact", 0, 64),    BOOL("agreement", 0),
     BOOL("deleted", 0),
 };
 static const struct gk_field items_f[] = {
-    TEXT("code", GK_REQ, 32),
-    TEXT("name", GK_REQ, 100),
-    TEXT("uom", GK_REQ, 16),
-    INT("shelf_life_days", 0, 1, 36500),
+    TEXT("code", GK_REQ, 32), TEXT("name", GK_REQ, 100),
+    TEXT("uom", GK_REQ, 16),  INT("shelf_life_days", 0, 1, 36500),
     BOOL("deleted", 0),
 };
 static const struct gk_field standards_f[] = {
@@ -152,12 +172,8 @@ static const struct gk_field standards_f[] = {
     BOOL("deleted", 0),
 };
 static const struct gk_field volunteers_f[] = {
-    ID("unit", GK_REQ),
-    TEXT("name", GK_REQ, 100),
-    TEXT("contact", 0, 64),
-    TEXT("skills", 0, 500),
-    BOOL("active", 0),
-    BOOL("deleted", 0),
+    ID("unit", GK_REQ),     TEXT("name", GK_REQ, 100), TEXT("contact", 0, 64),
+    TEXT("skills", 0, 500), BOOL("active", 0),         BOOL("deleted", 0),
 };
 static const struct gk_field notices_f[] = {
     ID("unit", GK_REQ), /* the issuing unit */
@@ -211,14 +227,16 @@ static const struct gk_field replenishment_requests_f[] = {
     ID("item", GK_REQ),
     INT("quantity", GK_REQ | GK_NONZERO, 1, BIG),
     ID("upstream", GK_REQ), /* the unit asked: street or district */
-    ID("parent", 0),	    /* the request this one forwards */
+    ID("parent", 0),        /* the request this one forwards */
     TEXT("reason", 0, 500),
     TIME("occurred_at", GK_REQ),
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define T(name, kind, writers, idx)                                            \
-	{#name, kind, name##_f, N(name##_f), (writers) | ADMIN, idx}
+	{                                                                      \
+#name, kind, name##_f, N(name##_f), (writers) | ADMIN, idx     \
+	}
 
 static const struct gk_table tables[] = {
     T(units, GK_MUTABLE, 0, 0),
@@ -238,8 +256,8 @@ static const struct gk_table tables[] = {
 };
 
 static const struct gk_table *const table_list[] = {
-    &tables[0], &tables[1], &tables[2],	 &tables[3],  &tables[4],
-    &tables[5], &tables[6], &tables[7],	 &tables[8],  &tables[9],
+    &tables[0],  &tables[1],  &tables[2],  &tables[3],  &tables[4],
+    &tables[5],  &tables[6],  &tables[7],  &tables[8],  &tables[9],
     &tables[10], &tables[11], &tables[12], &tables[13],
 };
 

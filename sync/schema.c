@@ -32,9 +32,9 @@ schema_version(sqlite3 *db, const char *track)
 	sqlite3_stmt *st;
 	int v = 0;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT version FROM schema_version WHERE track=?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        db, "SELECT version FROM schema_version WHERE track=?", -1, &st,
+	        NULL) != SQLITE_OK)
 		return 0; /* no table yet: an empty database */
 	sqlite3_bind_text(st, 1, track, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -45,16 +45,16 @@ schema_version(sqlite3 *db, const char *track)
 
 static int
 set_version_tx(sqlite3 *db, const char *track, int version,
-	       struct gk_error *err)
+               struct gk_error *err)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO schema_version(track, version) "
-			       "VALUES(?, ?) ON CONFLICT(track) DO UPDATE "
-			       "SET version=excluded.version",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "INSERT INTO schema_version(track, version) "
+	                       "VALUES(?, ?) ON CONFLICT(track) DO UPDATE "
+	                       "SET version=excluded.version",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
 	sqlite3_bind_text(st, 1, track, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, version);
@@ -79,11 +79,11 @@ migrate_track_tx(sqlite3 *db, const char *track, struct gk_error *err)
 				m = &gk_migrations[i];
 		if (m == NULL)
 			return gk_error_set(err, GK_E_DB,
-					    "migration %s %d is missing", track,
-					    v);
+			                    "migration %s %d is missing", track,
+			                    v);
 		if (sqlite3_exec(db, m->sql, NULL, NULL, NULL) != SQLITE_OK)
 			return gk_error_set(err, GK_E_DB, "migration %s/%s: %s",
-					    track, m->name, sqlite3_errmsg(db));
+			                    track, m->name, sqlite3_errmsg(db));
 		if ((rc = set_version_tx(db, track, v, err)) != GK_OK)
 			return rc;
 	}
@@ -94,32 +94,33 @@ int
 schema_migrate(sqlite3 *db, enum gk_schema_side side, struct gk_error *err)
 {
 	const char *tracks[2] = {"records",
-				 side == GK_SIDE_SERVER ? "server" : "client"};
+	                         side == GK_SIDE_SERVER ? "server" : "client"};
 	const char *other = side == GK_SIDE_SERVER ? "client" : "server";
 	int rc;
 
 	if (db_begin(db) != GK_OK)
 		return gk_error_set(err, GK_E_DB, "cannot begin: %s",
-				    sqlite3_errmsg(db));
+		                    sqlite3_errmsg(db));
 	rc = db_exec(db,
-		     "CREATE TABLE IF NOT EXISTS schema_version ("
-		     "track TEXT PRIMARY KEY, version INTEGER NOT NULL) "
-		     "WITHOUT ROWID",
-		     err);
+	             "CREATE TABLE IF NOT EXISTS schema_version ("
+	             "track TEXT PRIMARY KEY, version INTEGER NOT NULL) "
+	             "WITHOUT ROWID",
+	             err);
 	for (int i = 0; rc == GK_OK && i < 2; i++) {
 		int have = schema_version(db, tracks[i]);
 		int latest = schema_latest(tracks[i]);
 		if (have > latest)
-			rc = gk_error_set(err, GK_E_SCHEMA_NEWER,
-					  "database schema %s is version %d, "
-					  "newer than this program's %d: upgrade "
-					  "gridkeep first",
-					  tracks[i], have, latest);
+			rc = gk_error_set(
+			    err, GK_E_SCHEMA_NEWER,
+			    "database schema %s is version %d, "
+			    "newer than this program's %d: upgrade "
+			    "gridkeep first",
+			    tracks[i], have, latest);
 	}
 	if (rc == GK_OK && schema_version(db, other) > 0)
 		rc = gk_error_set(err, GK_E_USAGE,
-				  "this is a %s database, not a %s one", other,
-				  tracks[1]);
+		                  "this is a %s database, not a %s one", other,
+		                  tracks[1]);
 	for (int i = 0; rc == GK_OK && i < 2; i++)
 		rc = migrate_track_tx(db, tracks[i], err);
 	if (rc != GK_OK) {
@@ -128,6 +129,6 @@ schema_migrate(sqlite3 *db, enum gk_schema_side side, struct gk_error *err)
 	}
 	if (db_commit(db) != GK_OK)
 		return gk_error_set(err, GK_E_IO, "cannot commit migration: %s",
-				    sqlite3_errmsg(db));
+		                    sqlite3_errmsg(db));
 	return GK_OK;
 }

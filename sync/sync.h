@@ -7,8 +7,8 @@
  *
  * Ownership, once for all: a function that returns a pointer or fills a
  * struct says "caller owns" when the caller must free it with the matching
- * matching _free or _clear function. Strings passed in are borrowed, never kept.
- * Errors are return codes (enum gk_code); where a message helps, it is
+ * matching _free or _clear function. Strings passed in are borrowed, never
+ * kept. Errors are return codes (enum gk_code); where a message helps, it is
  * written into a struct gk_error the caller provides. Nothing here logs.
  *
  * Nothing in sync/ reads the clock or the random source directly: both come
@@ -31,37 +31,37 @@
  */
 enum gk_code {
 	GK_OK = 0,
-	GK_E_NOMEM,	      /* "no_memory" */
-	GK_E_JSON,	      /* "bad_json": not parseable, or not an object */
-	GK_E_DEPTH,	      /* "too_deep": nesting over GK_MAX_DEPTH */
-	GK_E_TYPE,	      /* "bad_type": a value of the wrong JSON type */
-	GK_E_UNKNOWN_TABLE,   /* "unknown_table" */
-	GK_E_UNKNOWN_FIELD,   /* "unknown_field": also a server-owned field */
-	GK_E_TOO_LONG,	      /* "too_long": text or array over its limit */
-	GK_E_UTF8,	      /* "bad_utf8" */
-	GK_E_CONTROL,	      /* "control_char": C0, DEL or C1 in text */
-	GK_E_MISSING,	      /* "missing_field" */
-	GK_E_RANGE,	      /* "out_of_range": a number outside its range */
-	GK_E_ENUM,	      /* "bad_value": not one of the allowed words */
-	GK_E_ID,	      /* "bad_id": not a canonical lowercase UUID */
-	GK_E_HLC,	      /* "bad_hlc": not a 16-digit hex HLC */
-	GK_E_NODE,	      /* "bad_node": not a 16-digit hex node id */
-	GK_E_TIME,	      /* "bad_time": not YYYY-MM-DDTHH:MM:SSZ / a date */
-	GK_E_OP,	      /* "bad_op": op unknown or wrong for the table */
-	GK_E_SIGN,	      /* "wrong_sign": ledger entry with the wrong sign */
-	GK_E_TRANSITION,      /* "bad_transition": a transition never allowed */
-	GK_E_ROLE,	      /* "forbidden_role": the role may not do this */
-	GK_E_PLAN_REQUIRED,   /* "plan_required": risk 1-2 needs 一点一案 */
-	GK_E_TRANSFER,	      /* "transfer_mismatch": pair does not match */
-	GK_E_DUPLICATE_EARN,  /* "duplicate_earn": second earn for activity */
-	GK_E_INCONSISTENT,    /* "inconsistent": fields contradict each other */
-	GK_E_SKEW,	      /* "clock_skew": HLC too far ahead of us */
-	GK_E_DB,	      /* "db_error" */
-	GK_E_SCHEMA_NEWER,    /* "schema_newer": database newer than binary */
-	GK_E_CORRUPT,	      /* "corrupt": integrity check failed */
-	GK_E_IO,	      /* "io_error" */
-	GK_E_USAGE,	      /* "usage" */
-	GK_E_NOT_FOUND,	      /* "not_found" */
+	GK_E_NOMEM,         /* "no_memory" */
+	GK_E_JSON,          /* "bad_json": not parseable, or not an object */
+	GK_E_DEPTH,         /* "too_deep": nesting over GK_MAX_DEPTH */
+	GK_E_TYPE,          /* "bad_type": a value of the wrong JSON type */
+	GK_E_UNKNOWN_TABLE, /* "unknown_table" */
+	GK_E_UNKNOWN_FIELD, /* "unknown_field": also a server-owned field */
+	GK_E_TOO_LONG,      /* "too_long": text or array over its limit */
+	GK_E_UTF8,          /* "bad_utf8" */
+	GK_E_CONTROL,       /* "control_char": C0, DEL or C1 in text */
+	GK_E_MISSING,       /* "missing_field" */
+	GK_E_RANGE,         /* "out_of_range": a number outside its range */
+	GK_E_ENUM,          /* "bad_value": not one of the allowed words */
+	GK_E_ID,            /* "bad_id": not a canonical lowercase UUID */
+	GK_E_HLC,           /* "bad_hlc": not a 16-digit hex HLC */
+	GK_E_NODE,          /* "bad_node": not a 16-digit hex node id */
+	GK_E_TIME,          /* "bad_time": not YYYY-MM-DDTHH:MM:SSZ / a date */
+	GK_E_OP,            /* "bad_op": op unknown or wrong for the table */
+	GK_E_SIGN,          /* "wrong_sign": ledger entry with the wrong sign */
+	GK_E_TRANSITION,    /* "bad_transition": a transition never allowed */
+	GK_E_ROLE,          /* "forbidden_role": the role may not do this */
+	GK_E_PLAN_REQUIRED, /* "plan_required": risk 1-2 needs 一点一案 */
+	GK_E_TRANSFER,      /* "transfer_mismatch": pair does not match */
+	GK_E_DUPLICATE_EARN, /* "duplicate_earn": second earn for activity */
+	GK_E_INCONSISTENT,   /* "inconsistent": fields contradict each other */
+	GK_E_SKEW,           /* "clock_skew": HLC too far ahead of us */
+	GK_E_DB,             /* "db_error" */
+	GK_E_SCHEMA_NEWER,   /* "schema_newer": database newer than binary */
+	GK_E_CORRUPT,        /* "corrupt": integrity check failed */
+	GK_E_IO,             /* "io_error" */
+	GK_E_USAGE,          /* "usage" */
+	GK_E_NOT_FOUND,      /* "not_found" */
 	GK_CODE_COUNT
 };
 
@@ -93,7 +93,7 @@ extern const struct gk_env gk_env_system;
 
 /* A deterministic env for tests: a settable clock and a seeded PRNG. */
 struct gk_testenv {
-	int64_t now;	/* returned by now_ms; advance it yourself */
+	int64_t now;    /* returned by now_ms; advance it yourself */
 	uint64_t state; /* xorshift state, seeded by gk_testenv_init */
 };
 void gk_testenv_init(struct gk_testenv *t, uint64_t seed, int64_t now);
@@ -118,14 +118,15 @@ int uuid_valid(const char *s, size_t len);
  * is time order. A node id is 64 random bits, also 16 hex digits. Changes
  * are ordered by (hlc, node).
  */
-#define GK_HLC_LEN 16
+#define GK_HLC_LEN  16
 #define GK_NODE_LEN 16
 
 struct hlc {
 	uint64_t last; /* the greatest stamp issued or seen */
 };
 
-/* A stamp greater than every stamp issued or seen, even if wall stepped back. */
+/* A stamp greater than every stamp issued or seen, even if wall stepped back.
+ */
 uint64_t hlc_now(struct hlc *h, int64_t wall_ms);
 /*
  * Take in a stamp from elsewhere so later local stamps sort after it.
@@ -134,7 +135,7 @@ uint64_t hlc_now(struct hlc *h, int64_t wall_ms);
  * bit set is GK_E_HLC.
  */
 int hlc_recv(struct hlc *h, uint64_t remote, int64_t wall_ms,
-	     int64_t max_skew_ms);
+             int64_t max_skew_ms);
 /* The milliseconds part of a stamp. */
 int64_t hlc_ms(uint64_t stamp);
 void hlc_format(uint64_t stamp, char out[GK_HLC_LEN + 1]);
@@ -181,15 +182,15 @@ enum gk_ftype {
 };
 
 /* Field flags. */
-#define GK_REQ 0x1	 /* required on insert/append */
+#define GK_REQ       0x1 /* required on insert/append */
 #define GK_MULTILINE 0x2 /* text may hold \n and \t */
-#define GK_NONZERO 0x4	 /* integer may not be 0 */
+#define GK_NONZERO   0x4 /* integer may not be 0 */
 
 struct gk_field {
 	const char *name;
 	enum gk_ftype type;
 	unsigned flags;
-	int64_t min, max;	  /* range; for text and lists, max length */
+	int64_t min, max;         /* range; for text and lists, max length */
 	const char *const *words; /* GK_F_ENUM: NULL-terminated */
 };
 
@@ -208,7 +209,7 @@ struct gk_table {
 	const struct gk_field *fields;
 	int nfields;
 	unsigned writers; /* GK_ROLE_BIT mask of roles that may write */
-	int index;	  /* position in record_tables() */
+	int index;        /* position in record_tables() */
 };
 
 #define GK_MAX_FIELDS 24
@@ -224,7 +225,8 @@ extern const char *const gk_hazard_status_words[]; /* "new", "reported", ... */
 extern const char *const gk_stock_kind_words[];
 extern const char *const gk_point_kind_words[];
 
-/* ---- change.c: the change, and its JSON form ------------------------------ */
+/* ---- change.c: the change, and its JSON form ------------------------------
+ */
 
 enum gk_op {
 	GK_OP_INSERT, /* mutable: create; all GK_REQ fields present */
@@ -251,7 +253,7 @@ struct gk_change {
 	json_t *fields;
 };
 
-#define GK_MAX_DEPTH 8
+#define GK_MAX_DEPTH        8
 #define GK_MAX_CHANGE_BYTES 65536
 
 const char *change_op_name(enum gk_op op);
@@ -261,7 +263,7 @@ const char *change_op_name(enum gk_op op);
  * validate_change. On success the caller owns *out (change_clear).
  */
 int change_decode(const char *buf, size_t len, struct gk_change *out,
-		  struct gk_error *err);
+                  struct gk_error *err);
 /* The same from an already-parsed object (borrowed). */
 int change_from_json(json_t *obj, struct gk_change *out, struct gk_error *err);
 /* The canonical JSON object of a change; caller owns the reference. */
@@ -273,16 +275,16 @@ int change_copy(struct gk_change *dst, const struct gk_change *src);
 void change_clear(struct gk_change *c);
 /* Order of (hlc, node): <0, 0, >0. */
 int change_cmp_stamp(uint64_t hlc_a, uint64_t node_a, uint64_t hlc_b,
-		     uint64_t node_b);
+                     uint64_t node_b);
 
 /* ---- validate.c: the domain rules, applied to untrusted changes ---------- */
 
 /* Tunable parts of the rules; validate_policy_default fills the defaults. */
 struct gk_policy {
-	int earn_points_per_hour;     /* 1 */
-	int earn_cap_minutes;	      /* 120 */
-	int64_t max_skew_ms;	      /* 5 minutes */
-	int response_hours[5];	      /* by risk level 1..4: 2, 24, 72, 72 */
+	int earn_points_per_hour; /* 1 */
+	int earn_cap_minutes;     /* 120 */
+	int64_t max_skew_ms;      /* 5 minutes */
+	int response_hours[5];    /* by risk level 1..4: 2, 24, 72, 72 */
 };
 void validate_policy_default(struct gk_policy *p);
 
@@ -298,14 +300,14 @@ struct gk_actor {
  * role. The first failure is returned with its code and message.
  */
 int validate_change(const struct gk_change *c, const struct gk_actor *actor,
-		    const struct gk_policy *pol, struct gk_error *err);
+                    const struct gk_policy *pol, struct gk_error *err);
 /*
  * Checks that need the database (inside the caller's transaction): a plan
  * for a risk 1-2 hazard, a transfer that matches its other half, a second
  * earn entry for the same (activity, volunteer).
  */
 int validate_change_tx(sqlite3 *db, const struct gk_change *c,
-		       const struct gk_policy *pol, struct gk_error *err);
+                       const struct gk_policy *pol, struct gk_error *err);
 
 /* ---- hazard.c: the hazard workflow and the status derived from events --- */
 
@@ -326,8 +328,7 @@ unsigned hazard_transition_roles(enum gk_hstatus from, enum gk_hstatus to);
 
 /* Prepared statements for deriving, reused across calls; caller owns. */
 struct gk_hazard_deriver;
-struct gk_hazard_deriver *hazard_deriver_new(sqlite3 *db,
-					     struct gk_error *err);
+struct gk_hazard_deriver *hazard_deriver_new(sqlite3 *db, struct gk_error *err);
 void hazard_deriver_free(struct gk_hazard_deriver *d);
 /*
  * Re-derive a hazard's status, plan, reporter, resolved time and the
@@ -336,7 +337,7 @@ void hazard_deriver_free(struct gk_hazard_deriver *d);
  * that does not exist yet is left for its insert to derive.
  */
 int hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
-		     struct gk_error *err);
+                     struct gk_error *err);
 
 /* ---- db.c: opening a database the way both ends need it ---------------- */
 
@@ -344,12 +345,12 @@ int hazard_derive_tx(struct gk_hazard_deriver *d, const char *hazard_id,
  * Open (creating if asked) a SQLite file with WAL, synchronous=FULL,
  * foreign keys, defensive mode and a busy timeout. Caller owns *out.
  */
-#define GK_DB_CREATE 0x1
+#define GK_DB_CREATE   0x1
 #define GK_DB_READONLY 0x2
 int db_open(const char *path, int flags, sqlite3 **out, struct gk_error *err);
 void db_close(sqlite3 *db);
-int db_begin(sqlite3 *db);    /* BEGIN IMMEDIATE */
-int db_commit(sqlite3 *db);   /* GK_OK only once COMMIT returned SQLITE_OK */
+int db_begin(sqlite3 *db);  /* BEGIN IMMEDIATE */
+int db_commit(sqlite3 *db); /* GK_OK only once COMMIT returned SQLITE_OK */
 void db_rollback(sqlite3 *db);
 int db_exec(sqlite3 *db, const char *sql, struct gk_error *err);
 /* PRAGMA quick_check (full=0) or integrity_check (full=1) says "ok". */
@@ -364,8 +365,7 @@ enum gk_schema_side { GK_SIDE_SERVER, GK_SIDE_CLIENT };
  * own tables, in one transaction. A database newer than the binary is
  * refused with GK_E_SCHEMA_NEWER and left untouched.
  */
-int schema_migrate(sqlite3 *db, enum gk_schema_side side,
-		   struct gk_error *err);
+int schema_migrate(sqlite3 *db, enum gk_schema_side side, struct gk_error *err);
 /* The highest migration this binary knows for a track ("records", ...). */
 int schema_latest(const char *track);
 /* The version a database holds for a track, 0 if none. */
@@ -380,8 +380,8 @@ struct gk_merge *merge_new(sqlite3 *db, struct gk_error *err);
 void merge_free(struct gk_merge *m);
 
 enum gk_applied {
-	GK_APPLY_NEW,	 /* the change altered the replica */
-	GK_APPLY_NOOP	 /* already had it, or every field was older */
+	GK_APPLY_NEW, /* the change altered the replica */
+	GK_APPLY_NOOP /* already had it, or every field was older */
 };
 /*
  * Apply one change inside the caller's transaction: mutable records last-
@@ -389,11 +389,10 @@ enum gk_applied {
  * absent. Does not validate: callers validate untrusted changes first.
  */
 int merge_apply_tx(struct gk_merge *m, const struct gk_change *c,
-		   enum gk_applied *applied, struct gk_error *err);
+                   enum gk_applied *applied, struct gk_error *err);
 /* Apply n changes in one transaction; results[] may be NULL. */
-int merge_apply_batch(struct gk_merge *m, const struct gk_change *cs,
-		      size_t n, enum gk_applied *results,
-		      struct gk_error *err);
+int merge_apply_batch(struct gk_merge *m, const struct gk_change *cs, size_t n,
+                      enum gk_applied *results, struct gk_error *err);
 
 /* ---- views.c: figures derived from the ledgers -------------------------- */
 
@@ -407,13 +406,13 @@ struct gk_stock_row {
 };
 struct gk_points_row {
 	char volunteer[GK_ID_LEN + 1];
-	int64_t points;	 /* may be negative: a discrepancy, shown */
+	int64_t points;  /* may be negative: a discrepancy, shown */
 	int64_t minutes; /* hours served, never lowered by redeeming */
 };
 struct gk_overdue_row {
 	char hazard[GK_ID_LEN + 1];
-	int past_deadline;   /* plan deadline passed, not resolved */
-	int response_late;   /* still "reported" past its response target */
+	int past_deadline; /* plan deadline passed, not resolved */
+	int response_late; /* still "reported" past its response target */
 };
 typedef int (*views_stock_cb)(void *arg, const struct gk_stock_row *r);
 typedef int (*views_points_cb)(void *arg, const struct gk_points_row *r);
@@ -425,7 +424,7 @@ typedef int (*views_overdue_cb)(void *arg, const struct gk_overdue_row *r);
 int views_stock(sqlite3 *db, int64_t today_days, views_stock_cb cb, void *arg);
 int views_points(sqlite3 *db, views_points_cb cb, void *arg);
 int views_overdue(sqlite3 *db, int64_t now_ms, const struct gk_policy *pol,
-		  views_overdue_cb cb, void *arg);
+                  views_overdue_cb cb, void *arg);
 
 /* ---- dump.c: a canonical text dump of the records ----------------------- */
 

@@ -27,7 +27,8 @@ text_check(const char *str, size_t len, int allow_newline)
 		int n;
 
 		if (c < 0x80) {
-			if ((c < 0x20 && !(allow_newline && (c == '\n' || c == '\t'))) ||
+			if ((c < 0x20 &&
+			     !(allow_newline && (c == '\n' || c == '\t'))) ||
 			    c == 0x7f)
 				return GK_E_CONTROL;
 			i++;
@@ -43,7 +44,8 @@ text_check(const char *str, size_t len, int allow_newline)
 			n = 3;
 			cp = c & 0x07;
 		} else {
-			return GK_E_UTF8; /* continuation, 0xc0/0xc1 or > 0xf4 */
+			return GK_E_UTF8; /* continuation, 0xc0/0xc1 or > 0xf4
+			                   */
 		}
 		if (len - i <= (size_t)n)
 			return GK_E_UTF8;
@@ -91,7 +93,8 @@ days_from_civil(int y, int m, int d)
 static int
 month_days(int y, int m)
 {
-	static const int md[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int md[] = {31, 28, 31, 30, 31, 30,
+	                         31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	return m == 2 && leap ? 29 : md[m - 1];
 }
@@ -131,7 +134,7 @@ text_time_parse(const char *s, size_t len, int64_t *ms_out)
 		return GK_E_TIME;
 	if (ms_out != NULL)
 		*ms_out = ((days * 24 + hh) * 60 + mm) * 60000LL + ss * 1000LL +
-			  milli;
+		          milli;
 	return GK_OK;
 }
 
@@ -158,11 +161,11 @@ text_time_format(int64_t ms, char out[32])
 	/* Milliseconds only when there are some, so parse gives ms back. */
 	if (rem % 1000 != 0)
 		snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y,
-			 (int)m, (int)d, (int)(rem / 3600000),
-			 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-			 (int)(rem % 1000));
+		         (int)m, (int)d, (int)(rem / 3600000),
+		         (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
+		         (int)(rem % 1000));
 	else
 		snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y,
-			 (int)m, (int)d, (int)(rem / 3600000),
-			 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60));
+		         (int)m, (int)d, (int)(rem / 3600000),
+		         (int)(rem / 60000 % 60), (int)(rem / 1000 % 60));
 }

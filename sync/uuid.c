@@ -42,7 +42,8 @@ uuid_valid(const char *s, size_t len)
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (c != '-')
 				return 0;
-		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+		} else if (!((c >= '0' && c <= '9') ||
+		             (c >= 'a' && c <= 'f'))) {
 			return 0;
 		}
 	}

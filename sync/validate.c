@@ -28,8 +28,8 @@
 
 #include "sync.h"
 
-#define ADMIN GK_ROLE_BIT(GK_ROLE_ADMIN)
-#define STREET GK_ROLE_BIT(GK_ROLE_STREET)
+#define ADMIN   GK_ROLE_BIT(GK_ROLE_ADMIN)
+#define STREET  GK_ROLE_BIT(GK_ROLE_STREET)
 #define STATION GK_ROLE_BIT(GK_ROLE_STATION)
 
 #define DAY_MS (24 * 3600 * 1000LL)
@@ -125,15 +125,15 @@ ferr(struct gk_error *err, int code, const struct gk_table *t,
 
 static int
 check_text(const struct gk_table *t, const struct gk_field *f, json_t *v,
-	   struct gk_error *err)
+           struct gk_error *err)
 {
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
 
 	if (len > (size_t)f->max)
 		return gk_error_set(err, GK_E_TOO_LONG,
-				    "%s.%s is longer than %lld bytes", t->name,
-				    f->name, (long long)f->max);
+		                    "%s.%s is longer than %lld bytes", t->name,
+		                    f->name, (long long)f->max);
 	if (strlen(s) != len)
 		return ferr(err, GK_E_CONTROL, t, f, "holds a NUL character");
 	switch (text_check(s, len, (f->flags & GK_MULTILINE) != 0)) {
@@ -141,7 +141,7 @@ check_text(const struct gk_table *t, const struct gk_field *f, json_t *v,
 		break;
 	case GK_E_CONTROL:
 		return ferr(err, GK_E_CONTROL, t, f,
-			    "holds a control character");
+		            "holds a control character");
 	default:
 		return ferr(err, GK_E_UTF8, t, f, "is not valid UTF-8");
 	}
@@ -152,7 +152,7 @@ check_text(const struct gk_table *t, const struct gk_field *f, json_t *v,
 
 static int
 check_idlist(const struct gk_table *t, const struct gk_field *f, json_t *v,
-	     struct gk_error *err)
+             struct gk_error *err)
 {
 	json_t *e;
 	size_t i;
@@ -163,10 +163,9 @@ check_idlist(const struct gk_table *t, const struct gk_field *f, json_t *v,
 		return ferr(err, GK_E_MISSING, t, f, "is empty");
 	if (json_array_size(v) > (size_t)f->max)
 		return gk_error_set(err, GK_E_TOO_LONG,
-				    "%s.%s holds more than %lld ids", t->name,
-				    f->name, (long long)f->max);
-	json_array_foreach(v, i, e)
-	{
+		                    "%s.%s holds more than %lld ids", t->name,
+		                    f->name, (long long)f->max);
+	json_array_foreach (v, i, e) {
 		if (!json_is_string(e))
 			return ferr(err, GK_E_TYPE, t, f, "must hold strings");
 		if (!uuid_valid(json_string_value(e), json_string_length(e)))
@@ -178,7 +177,7 @@ check_idlist(const struct gk_table *t, const struct gk_field *f, json_t *v,
 /* A string field that is not free text: id, enum, time or date. */
 static int
 check_word(const struct gk_table *t, const struct gk_field *f, json_t *v,
-	   struct gk_error *err)
+           struct gk_error *err)
 {
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
@@ -187,29 +186,29 @@ check_word(const struct gk_table *t, const struct gk_field *f, json_t *v,
 	case GK_F_ID:
 		if (!uuid_valid(s, len))
 			return ferr(err, GK_E_ID, t, f,
-				    "is not a lowercase UUID");
+			            "is not a lowercase UUID");
 		return GK_OK;
 	case GK_F_ENUM:
 		if (word_index(f->words, s, len) < 0)
 			return ferr(err, GK_E_ENUM, t, f,
-				    "is not one of its words");
+			            "is not one of its words");
 		return GK_OK;
 	case GK_F_TIME:
 		if (text_time_parse(s, len, NULL) != GK_OK)
 			return ferr(err, GK_E_TIME, t, f,
-				    "is not a time YYYY-MM-DDTHH:MM:SSZ");
+			            "is not a time YYYY-MM-DDTHH:MM:SSZ");
 		return GK_OK;
 	default: /* GK_F_DATE */
 		if (text_date_parse(s, len, NULL) != GK_OK)
 			return ferr(err, GK_E_TIME, t, f,
-				    "is not a date YYYY-MM-DD");
+			            "is not a date YYYY-MM-DD");
 		return GK_OK;
 	}
 }
 
 static int
 check_number(const struct gk_table *t, const struct gk_field *f, json_t *v,
-	     struct gk_error *err)
+             struct gk_error *err)
 {
 	int bad;
 
@@ -222,17 +221,16 @@ check_number(const struct gk_table *t, const struct gk_field *f, json_t *v,
 		bad = d < (double)f->min || d > (double)f->max;
 	}
 	if (bad)
-		return gk_error_set(err, GK_E_RANGE,
-				    "%s.%s must be in %lld..%lld%s", t->name,
-				    f->name, (long long)f->min,
-				    (long long)f->max,
-				    (f->flags & GK_NONZERO) ? ", not 0" : "");
+		return gk_error_set(
+		    err, GK_E_RANGE, "%s.%s must be in %lld..%lld%s", t->name,
+		    f->name, (long long)f->min, (long long)f->max,
+		    (f->flags & GK_NONZERO) ? ", not 0" : "");
 	return GK_OK;
 }
 
 static int
 check_value(const struct gk_table *t, const struct gk_field *f, json_t *v,
-	    struct gk_error *err)
+            struct gk_error *err)
 {
 	if (json_is_null(v)) {
 		if (f->flags & GK_REQ)
@@ -255,7 +253,7 @@ check_value(const struct gk_table *t, const struct gk_field *f, json_t *v,
 	case GK_F_BOOL:
 		if (!json_is_boolean(v))
 			return ferr(err, GK_E_TYPE, t, f,
-				    "must be true or false");
+			            "must be true or false");
 		return GK_OK;
 	case GK_F_IDLIST:
 		return check_idlist(t, f, v, err);
@@ -275,11 +273,10 @@ check_fields(const struct gk_change *c, struct gk_error *err)
 	json_t *v;
 	int rc;
 
-	json_object_foreach(c->fields, k, v)
-	{
+	json_object_foreach (c->fields, k, v) {
 		if (record_field(t, k) < 0)
 			return gk_error_set(err, GK_E_UNKNOWN_FIELD,
-					    "%s has no such field", t->name);
+			                    "%s has no such field", t->name);
 	}
 	for (int i = 0; i < t->nfields; i++) {
 		v = json_object_get(c->fields, t->fields[i].name);
@@ -303,14 +300,15 @@ check_op(const struct gk_change *c, struct gk_error *err)
 			if ((t->fields[i].flags & GK_REQ) &&
 			    !has(c, t->fields[i].name))
 				return gk_error_set(err, GK_E_MISSING,
-						    "%s of %s needs %s",
-						    change_op_name(c->op),
-						    t->name, t->fields[i].name);
+				                    "%s of %s needs %s",
+				                    change_op_name(c->op),
+				                    t->name, t->fields[i].name);
 		return GK_OK;
 	case GK_OP_UPDATE:
 		if (json_object_size(c->fields) == 0)
-			return gk_error_set(err, GK_E_MISSING,
-					    "an update sets at least one field");
+			return gk_error_set(
+			    err, GK_E_MISSING,
+			    "an update sets at least one field");
 		return GK_OK;
 	default:
 		return GK_OK;
@@ -320,10 +318,10 @@ check_op(const struct gk_change *c, struct gk_error *err)
 /* ---- step 5: the rules of each table ------------------------------------ */
 
 static const char *const plan_fields[] = {"plan_measures", "plan_responsible",
-					  "plan_deadline", "plan_acceptor",
-					  NULL};
+                                          "plan_deadline", "plan_acceptor",
+                                          NULL};
 static const char *const reject_fields[] = {"reject_reason", "duplicate_of",
-					    NULL};
+                                            NULL};
 
 /* The three parts of a plan (一点一案); the acceptor is optional. */
 static int
@@ -340,7 +338,7 @@ need_plan(const struct gk_change *c, const char *who, struct gk_error *err)
 /* Who may move a hazard from where to where, and what each move records. */
 static int
 hazard_transition(const struct gk_change *c, const struct gk_actor *a,
-		  struct gk_error *err)
+                  struct gk_error *err)
 {
 	enum gk_hstatus from, to;
 	unsigned who;
@@ -355,44 +353,44 @@ hazard_transition(const struct gk_change *c, const struct gk_actor *a,
 		return gk_error_set(err, GK_E_ENUM, "unknown hazard status");
 	who = hazard_transition_roles(from, to);
 	if (to == GK_HS_NEW || who == 0)
-		return gk_error_set(err, GK_E_TRANSITION,
-				    "a hazard never goes from %s to %s",
-				    hazard_status_name(from),
-				    hazard_status_name(to));
+		return gk_error_set(
+		    err, GK_E_TRANSITION, "a hazard never goes from %s to %s",
+		    hazard_status_name(from), hazard_status_name(to));
 	if (!(who & GK_ROLE_BIT(a->role)))
-		return gk_error_set(err, GK_E_ROLE,
-				    "role %s may not move a hazard from %s to %s",
-				    record_role_name(a->role),
-				    hazard_status_name(from),
-				    hazard_status_name(to));
+		return gk_error_set(
+		    err, GK_E_ROLE,
+		    "role %s may not move a hazard from %s to %s",
+		    record_role_name(a->role), hazard_status_name(from),
+		    hazard_status_name(to));
 
 	if (to == GK_HS_REJECTED) {
-		if ((rc = need(c, "reject_reason", "a rejection", err)) != GK_OK)
+		if ((rc = need(c, "reject_reason", "a rejection", err)) !=
+		    GK_OK)
 			return rc;
 		if (is(c, "reject_reason", "duplicate")) {
 			if ((rc = need(c, "duplicate_of", "a duplicate",
-				       err)) != GK_OK)
+			               err)) != GK_OK)
 				return rc;
 			if (is(c, "duplicate_of", str(c, "hazard")))
 				return gk_error_set(err, GK_E_INCONSISTENT,
-						    "a hazard cannot duplicate "
-						    "itself");
+				                    "a hazard cannot duplicate "
+				                    "itself");
 		} else if (has(c, "duplicate_of")) {
 			return gk_error_set(err, GK_E_INCONSISTENT,
-					    "duplicate_of goes with "
-					    "reject_reason duplicate");
+			                    "duplicate_of goes with "
+			                    "reject_reason duplicate");
 		}
 	} else if ((f = first_of(c, reject_fields)) != NULL) {
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "%s goes with a rejection only", f);
+		                    "%s goes with a rejection only", f);
 	}
 
 	if ((f = first_of(c, plan_fields)) != NULL) {
 		if (from != GK_HS_VERIFIED || to != GK_HS_RECTIFYING)
 			return gk_error_set(err, GK_E_INCONSISTENT,
-					    "%s goes with verified to "
-					    "rectifying only",
-					    f);
+			                    "%s goes with verified to "
+			                    "rectifying only",
+			                    f);
 		if ((rc = need_plan(c, "a plan", err)) != GK_OK)
 			return rc;
 	}
@@ -406,7 +404,7 @@ hazard_transition(const struct gk_change *c, const struct gk_actor *a,
 
 static int
 rule_hazard_event(const struct gk_change *c, const struct gk_actor *a,
-		  struct gk_error *err)
+                  struct gk_error *err)
 {
 	const char *f;
 
@@ -415,20 +413,20 @@ rule_hazard_event(const struct gk_change *c, const struct gk_actor *a,
 	if (is(c, "kind", "plan") &&
 	    !(GK_ROLE_BIT(a->role) & (ADMIN | STREET | STATION)))
 		return gk_error_set(err, GK_E_ROLE,
-				    "only a station or street office sets "
-				    "a plan");
+		                    "only a station or street office sets "
+		                    "a plan");
 	if (has(c, "from_status") || has(c, "to_status"))
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "only a transition has a from_status "
-				    "or to_status");
+		                    "only a transition has a from_status "
+		                    "or to_status");
 	if ((f = first_of(c, reject_fields)) != NULL)
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "%s goes with a rejection only", f);
+		                    "%s goes with a rejection only", f);
 	if (is(c, "kind", "note")) {
 		if ((f = first_of(c, plan_fields)) != NULL)
 			return gk_error_set(err, GK_E_INCONSISTENT,
-					    "%s goes with a plan, not a note",
-					    f);
+			                    "%s goes with a plan, not a note",
+			                    f);
 		return need(c, "note", "a note event", err);
 	}
 	return need_plan(c, "a plan event", err);
@@ -436,11 +434,11 @@ rule_hazard_event(const struct gk_change *c, const struct gk_actor *a,
 
 enum { SIGN_POS, SIGN_NONNEG, SIGN_NEG, SIGN_NONZERO, SIGN_ANY };
 static const char *const sign_words[] = {"above 0", "0 or more", "below 0",
-					 "not 0", "any"};
+                                         "not 0", "any"};
 
 /* Stock kinds, in gk_stock_kind_words order. */
 enum { RECEIVE, ISSUE, TRANSFER_OUT, TRANSFER_IN, COUNT_ADJUST, DISPOSE };
-#define KIND(i) (1u << (i))
+#define KIND(i)   (1u << (i))
 #define TRANSFERS (KIND(TRANSFER_OUT) | KIND(TRANSFER_IN))
 
 /* The sign of each kind's quantity and the fields it requires. */
@@ -461,14 +459,10 @@ static const struct {
 	const char *field;
 	unsigned kinds;
 } stock_only[] = {
-    {"source", KIND(RECEIVE)},
-    {"purpose", KIND(ISSUE)},
-    {"recipient", KIND(ISSUE)},
-    {"transfer_id", TRANSFERS},
-    {"counterpart", TRANSFERS},
-    {"request_id", TRANSFERS},
-    {"counted", KIND(COUNT_ADJUST)},
-    {"seen_on_hand", KIND(COUNT_ADJUST)},
+    {"source", KIND(RECEIVE)},         {"purpose", KIND(ISSUE)},
+    {"recipient", KIND(ISSUE)},        {"transfer_id", TRANSFERS},
+    {"counterpart", TRANSFERS},        {"request_id", TRANSFERS},
+    {"counted", KIND(COUNT_ADJUST)},   {"seen_on_hand", KIND(COUNT_ADJUST)},
     {"dispose_reason", KIND(DISPOSE)},
 };
 
@@ -502,24 +496,26 @@ rule_stock_move(const struct gk_change *c, struct gk_error *err)
 	snprintf(who, sizeof who, "a move of kind %s", kind);
 	if (!sign_ok(stock_kinds[k].sign, q))
 		return gk_error_set(err, GK_E_SIGN, "%s needs a quantity %s",
-				    who, sign_words[stock_kinds[k].sign]);
+		                    who, sign_words[stock_kinds[k].sign]);
 	for (size_t i = 0; i < sizeof stock_only / sizeof stock_only[0]; i++)
 		if (!(stock_only[i].kinds & KIND(k)) &&
 		    has(c, stock_only[i].field))
 			return gk_error_set(err, GK_E_INCONSISTENT,
-					    "%s has no %s", who,
-					    stock_only[i].field);
+			                    "%s has no %s", who,
+			                    stock_only[i].field);
 	for (int i = 0; stock_kinds[k].needs[i] != NULL; i++)
 		if ((rc = need(c, stock_kinds[k].needs[i], who, err)) != GK_OK)
 			return rc;
 
 	if ((KIND(k) & TRANSFERS) && is(c, "counterpart", str(c, "depot")))
+		return gk_error_set(
+		    err, GK_E_INCONSISTENT,
+		    "a transfer's counterpart is another depot");
+	if (k == COUNT_ADJUST &&
+	    q != num(c, "counted") - num(c, "seen_on_hand"))
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "a transfer's counterpart is another depot");
-	if (k == COUNT_ADJUST && q != num(c, "counted") - num(c, "seen_on_hand"))
-		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "a count_adjust's quantity is counted "
-				    "minus seen_on_hand");
+		                    "a count_adjust's quantity is counted "
+		                    "minus seen_on_hand");
 	if (k == DISPOSE && is(c, "dispose_reason", "other"))
 		return need(c, "note", "disposing for another reason", err);
 	return GK_OK;
@@ -527,18 +523,18 @@ rule_stock_move(const struct gk_change *c, struct gk_error *err)
 
 /* Point kinds in gk_point_kind_words order: the sign of the points. */
 static const int point_signs[] = {
-    SIGN_POS,	 /* grant */
+    SIGN_POS,    /* grant */
     SIGN_NONNEG, /* earn */
-    SIGN_POS,	 /* bonus */
-    SIGN_NEG,	 /* redeem */
-    SIGN_NEG,	 /* revoke */
-    SIGN_NEG,	 /* expire */
+    SIGN_POS,    /* bonus */
+    SIGN_NEG,    /* redeem */
+    SIGN_NEG,    /* revoke */
+    SIGN_NEG,    /* expire */
     SIGN_NONZERO /* correction */
 };
 
 static int
 rule_point_entry(const struct gk_change *c, const struct gk_policy *pol,
-		 struct gk_error *err)
+                 struct gk_error *err)
 {
 	const char *kind = str(c, "kind");
 	json_int_t pts = num(c, "points"), min = num(c, "minutes");
@@ -548,13 +544,13 @@ rule_point_entry(const struct gk_change *c, const struct gk_policy *pol,
 		return gk_error_set(err, GK_E_ENUM, "unknown point kind");
 	if (!sign_ok(point_signs[k], pts))
 		return gk_error_set(err, GK_E_SIGN,
-				    "an entry of kind %s needs points %s", kind,
-				    sign_words[point_signs[k]]);
+		                    "an entry of kind %s needs points %s", kind,
+		                    sign_words[point_signs[k]]);
 	if (has(c, "minutes") && strcmp(kind, "earn") != 0 &&
 	    strcmp(kind, "revoke") != 0)
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "only earn and revoke entries count "
-				    "minutes");
+		                    "only earn and revoke entries count "
+		                    "minutes");
 
 	if (strcmp(kind, "earn") == 0) {
 		json_int_t capped, want;
@@ -562,26 +558,27 @@ rule_point_entry(const struct gk_change *c, const struct gk_policy *pol,
 		if ((rc = need(c, "minutes", "an earn", err)) != GK_OK)
 			return rc;
 		if (min <= 0)
-			return gk_error_set(err, GK_E_RANGE,
-					    "an earn's minutes must be above 0");
+			return gk_error_set(
+			    err, GK_E_RANGE,
+			    "an earn's minutes must be above 0");
 		if ((rc = need(c, "activity", "an earn", err)) != GK_OK)
 			return rc;
-		capped = min < pol->earn_cap_minutes ? min
-						     : pol->earn_cap_minutes;
+		capped =
+		    min < pol->earn_cap_minutes ? min : pol->earn_cap_minutes;
 		want = capped * pol->earn_points_per_hour / 60;
 		if (pts != want)
 			return gk_error_set(err, GK_E_INCONSISTENT,
-					    "points must be %lld for these "
-					    "minutes",
-					    (long long)want);
+			                    "points must be %lld for these "
+			                    "minutes",
+			                    (long long)want);
 	} else if (strcmp(kind, "revoke") == 0) {
 		if ((rc = need(c, "ref_entry", "a revoke", err)) != GK_OK ||
 		    (rc = need(c, "activity", "a revoke", err)) != GK_OK)
 			return rc;
 		if (min > 0)
 			return gk_error_set(err, GK_E_SIGN,
-					    "a revoke's minutes must not be "
-					    "above 0");
+			                    "a revoke's minutes must not be "
+			                    "above 0");
 	}
 	return GK_OK;
 }
@@ -592,8 +589,8 @@ rule_notice_ack(const struct gk_change *c, struct gk_error *err)
 	if (has(c, "households_told") && has(c, "households_total") &&
 	    num(c, "households_told") > num(c, "households_total"))
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "households_told is more than "
-				    "households_total");
+		                    "households_told is more than "
+		                    "households_total");
 	return GK_OK;
 }
 
@@ -609,10 +606,10 @@ rule_inspection(const struct gk_change *c, struct gk_error *err)
 		return GK_OK;
 	if (end < start)
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "a patrol ends before it starts");
+		                    "a patrol ends before it starts");
 	if (end - start > DAY_MS)
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "a patrol lasts at most 24 hours");
+		                    "a patrol lasts at most 24 hours");
 	return GK_OK;
 }
 
@@ -622,15 +619,15 @@ rule_parent(const struct gk_change *c, struct gk_error *err)
 {
 	if (is(c, "parent", c->row))
 		return gk_error_set(err, GK_E_INCONSISTENT,
-				    "a row of %s is not its own parent",
-				    c->table->name);
+		                    "a row of %s is not its own parent",
+		                    c->table->name);
 	return GK_OK;
 }
 
 /* Step 5 for the tables that have rules of their own. */
 static int
 check_table(const struct gk_change *c, const struct gk_actor *actor,
-	    const struct gk_policy *pol, struct gk_error *err)
+            const struct gk_policy *pol, struct gk_error *err)
 {
 	const char *name = c->table->name;
 
@@ -652,7 +649,7 @@ check_table(const struct gk_change *c, const struct gk_actor *actor,
 
 int
 validate_change(const struct gk_change *c, const struct gk_actor *actor,
-		const struct gk_policy *pol, struct gk_error *err)
+                const struct gk_policy *pol, struct gk_error *err)
 {
 	const struct gk_table *t = c->table;
 	int rc;
@@ -661,7 +658,7 @@ validate_change(const struct gk_change *c, const struct gk_actor *actor,
 		return gk_error_set(err, GK_E_UNKNOWN_TABLE, "no such table");
 	if ((t->kind == GK_APPEND) != (c->op == GK_OP_APPEND))
 		return gk_error_set(err, GK_E_OP, "op %s is not for %s",
-				    change_op_name(c->op), t->name);
+		                    change_op_name(c->op), t->name);
 	if (!json_is_object(c->fields))
 		return gk_error_set(err, GK_E_TYPE, "fields must be an object");
 	if (c->op == GK_OP_DELETE && json_object_size(c->fields) != 0)
@@ -669,7 +666,7 @@ validate_change(const struct gk_change *c, const struct gk_actor *actor,
 	if ((unsigned)actor->role >= GK_ROLE_COUNT ||
 	    !(t->writers & GK_ROLE_BIT(actor->role)))
 		return gk_error_set(err, GK_E_ROLE, "role %s may not write %s",
-				    record_role_name(actor->role), t->name);
+		                    record_role_name(actor->role), t->name);
 	if ((rc = check_fields(c, err)) != GK_OK ||
 	    (rc = check_op(c, err)) != GK_OK)
 		return rc;
@@ -698,8 +695,8 @@ step(sqlite3 *db, sqlite3_stmt *st, struct gk_error *err)
  * answers. *st is the statement, or NULL; the caller finalizes it.
  */
 static int
-first_row(sqlite3 *db, sqlite3_stmt **st, struct gk_error *err,
-	  const char *sql, int n, ...)
+first_row(sqlite3 *db, sqlite3_stmt **st, struct gk_error *err, const char *sql,
+          int n, ...)
 {
 	va_list ap;
 
@@ -710,7 +707,7 @@ first_row(sqlite3 *db, sqlite3_stmt **st, struct gk_error *err,
 	va_start(ap, n);
 	for (int i = 1; i <= n; i++)
 		sqlite3_bind_text(*st, i, va_arg(ap, const char *), -1,
-				  SQLITE_STATIC);
+		                  SQLITE_STATIC);
 	va_end(ap);
 	return step(db, *st, err);
 }
@@ -725,7 +722,7 @@ col_is(sqlite3_stmt *st, int i, const char *s)
 }
 
 typedef int (*tx_fn)(sqlite3 *db, const struct gk_change *c,
-		     struct gk_error *err);
+                     struct gk_error *err);
 
 /* A risk 1-2 hazard is not rectified without a plan (一点一案). */
 static int
@@ -740,17 +737,17 @@ tx_hazard_event(sqlite3 *db, const struct gk_change *c, struct gk_error *err)
 	     has(c, "plan_deadline")))
 		return GK_OK;
 	if ((r = first_row(db, &st, err,
-			   "SELECT risk_level FROM hazards WHERE id = ?1", 1,
-			   str(c, "hazard"))) > 0)
+	                   "SELECT risk_level FROM hazards WHERE id = ?1", 1,
+	                   str(c, "hazard"))) > 0)
 		risk = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (r < 0)
 		return GK_E_DB;
 	if (risk == 1 || risk == 2)
 		return gk_error_set(err, GK_E_PLAN_REQUIRED,
-				    "a risk %d hazard needs plan_measures, "
-				    "plan_responsible and plan_deadline",
-				    risk);
+		                    "a risk %d hazard needs plan_measures, "
+		                    "plan_responsible and plan_deadline",
+		                    risk);
 	return GK_OK;
 }
 
@@ -764,16 +761,16 @@ tx_receive(sqlite3 *db, const struct gk_change *c, struct gk_error *err)
 	if (has(c, "expiry"))
 		return GK_OK;
 	if ((r = first_row(db, &st, err,
-			   "SELECT shelf_life_days FROM items WHERE id = ?1", 1,
-			   str(c, "item"))) > 0)
+	                   "SELECT shelf_life_days FROM items WHERE id = ?1", 1,
+	                   str(c, "item"))) > 0)
 		shelf = sqlite3_column_type(st, 0) != SQLITE_NULL;
 	sqlite3_finalize(st);
 	if (r < 0)
 		return GK_E_DB;
 	if (shelf)
 		return gk_error_set(err, GK_E_MISSING,
-				    "this item has a shelf life: a receive "
-				    "needs expiry");
+		                    "this item has a shelf life: a receive "
+		                    "needs expiry");
 	return GK_OK;
 }
 
@@ -788,14 +785,14 @@ tx_transfer(sqlite3 *db, const struct gk_change *c, struct gk_error *err)
 	int r, rc = GK_OK;
 
 	r = first_row(db, &st, err,
-		      "SELECT kind, item, quantity, depot, counterpart "
-		      "FROM stock_moves WHERE transfer_id = ?1 AND id <> ?2",
-		      2, str(c, "transfer_id"), c->row);
+	              "SELECT kind, item, quantity, depot, counterpart "
+	              "FROM stock_moves WHERE transfer_id = ?1 AND id <> ?2",
+	              2, str(c, "transfer_id"), c->row);
 	for (; r > 0; r = step(db, st, err)) {
 		if (col_is(st, 0, str(c, "kind"))) {
 			rc = gk_error_set(err, GK_E_TRANSFER,
-					  "this transfer already has its %s",
-					  str(c, "kind"));
+			                  "this transfer already has its %s",
+			                  str(c, "kind"));
 			break;
 		}
 		if (!col_is(st, 1, str(c, "item")) ||
@@ -803,8 +800,8 @@ tx_transfer(sqlite3 *db, const struct gk_change *c, struct gk_error *err)
 		    !col_is(st, 3, str(c, "counterpart")) ||
 		    !col_is(st, 4, str(c, "depot"))) {
 			rc = gk_error_set(err, GK_E_TRANSFER,
-					  "the other half of this transfer "
-					  "does not match");
+			                  "the other half of this transfer "
+			                  "does not match");
 			break;
 		}
 	}
@@ -834,25 +831,25 @@ tx_point_entry(sqlite3 *db, const struct gk_change *c, struct gk_error *err)
 
 	if (is(c, "kind", "earn")) {
 		if ((r = first_row(db, &st, err,
-				   "SELECT 1 FROM point_entries "
-				   "WHERE volunteer = ?1 AND activity = ?2 "
-				   "AND kind = 'earn' AND id <> ?3",
-				   3, str(c, "volunteer"), str(c, "activity"),
-				   c->row)) > 0)
+		                   "SELECT 1 FROM point_entries "
+		                   "WHERE volunteer = ?1 AND activity = ?2 "
+		                   "AND kind = 'earn' AND id <> ?3",
+		                   3, str(c, "volunteer"), str(c, "activity"),
+		                   c->row)) > 0)
 			rc = gk_error_set(err, GK_E_DUPLICATE_EARN,
-					  "this volunteer already earned for "
-					  "this activity");
+			                  "this volunteer already earned for "
+			                  "this activity");
 	} else if (is(c, "kind", "revoke") && has(c, "ref_entry")) {
 		if ((r = first_row(db, &st, err,
-				   "SELECT kind, volunteer, points "
-				   "FROM point_entries WHERE id = ?1",
-				   1, str(c, "ref_entry"))) > 0 &&
+		                   "SELECT kind, volunteer, points "
+		                   "FROM point_entries WHERE id = ?1",
+		                   1, str(c, "ref_entry"))) > 0 &&
 		    (!col_is(st, 0, "earn") ||
 		     !col_is(st, 1, str(c, "volunteer")) ||
 		     sqlite3_column_int64(st, 2) != -num(c, "points")))
 			rc = gk_error_set(err, GK_E_INCONSISTENT,
-					  "a revoke reverses an earn of the "
-					  "same volunteer, point for point");
+			                  "a revoke reverses an earn of the "
+			                  "same volunteer, point for point");
 	} else {
 		return GK_OK;
 	}
@@ -874,7 +871,7 @@ static const struct {
 
 int
 validate_change_tx(sqlite3 *db, const struct gk_change *c,
-		   const struct gk_policy *pol, struct gk_error *err)
+                   const struct gk_policy *pol, struct gk_error *err)
 {
 	sqlite3_stmt *st;
 	int r;

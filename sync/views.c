@@ -96,7 +96,8 @@ views_points(sqlite3 *db, views_points_cb cb, void *arg)
 	    " coalesce(sum(CASE WHEN p.kind IN ('earn', 'revoke')"
 	    "  THEN p.minutes ELSE 0 END), 0)"
 	    " FROM (SELECT id FROM volunteers UNION"
-	    "  SELECT volunteer FROM point_entries WHERE volunteer IS NOT NULL) v"
+	    "  SELECT volunteer FROM point_entries WHERE volunteer IS NOT "
+	    "NULL) v"
 	    " LEFT JOIN point_entries p ON p.volunteer = v.id"
 	    " GROUP BY v.id ORDER BY v.id";
 	sqlite3_stmt *st;
@@ -123,16 +124,15 @@ time_before(const unsigned char *t, int64_t now_ms, int64_t plus_ms)
 {
 	int64_t ms;
 
-	if (t == NULL ||
-	    text_time_parse((const char *)t, strlen((const char *)t), &ms) !=
-		GK_OK)
+	if (t == NULL || text_time_parse((const char *)t,
+	                                 strlen((const char *)t), &ms) != GK_OK)
 		return 0;
 	return ms + plus_ms < now_ms;
 }
 
 int
 views_overdue(sqlite3 *db, int64_t now_ms, const struct gk_policy *pol,
-	      views_overdue_cb cb, void *arg)
+              views_overdue_cb cb, void *arg)
 {
 	static const char sql[] =
 	    "SELECT id, status, risk_level, occurred_at, plan_deadline"
@@ -151,12 +151,14 @@ views_overdue(sqlite3 *db, int64_t now_ms, const struct gk_policy *pol,
 		int64_t target_ms = 0;
 
 		if (risk >= 1 && risk <= 4)
-			target_ms = (int64_t)pol->response_hours[risk] * 3600000;
+			target_ms =
+			    (int64_t)pol->response_hours[risk] * 3600000;
 		copy_id(r.hazard, st, 0);
-		r.past_deadline = time_before(sqlite3_column_text(st, 4), now_ms, 0);
-		r.response_late = strcmp(status, "reported") == 0 && target_ms > 0 &&
-				  time_before(sqlite3_column_text(st, 3), now_ms,
-					      target_ms);
+		r.past_deadline =
+		    time_before(sqlite3_column_text(st, 4), now_ms, 0);
+		r.response_late =
+		    strcmp(status, "reported") == 0 && target_ms > 0 &&
+		    time_before(sqlite3_column_text(st, 3), now_ms, target_ms);
 		if (!r.past_deadline && !r.response_late)
 			continue;
 		if ((rc = cb(arg, &r)) != 0) {
