@@ -327,10 +327,6 @@ apply_append(struct gk_merge *m, const struct gk_change *c,
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE &&
-	    strcmp(t->name, "point_entries") == 0)
-		return gk_error_set(err, GK_E_DUPLICATE_EARN,
-		                    "a second earn entry for one activity");
 	if (rc != SQLITE_DONE)
 		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(m->db));
 	*applied = sqlite3_changes(m->db) > 0 ? GK_APPLY_NEW : GK_APPLY_NOOP;

@@ -432,9 +432,9 @@ rule_hazard_event(const struct gk_change *c, const struct gk_actor *a,
 	return need_plan(c, "a plan event", err);
 }
 
-enum { SIGN_POS, SIGN_NONNEG, SIGN_NEG, SIGN_NONZERO, SIGN_ANY };
-static const char *const sign_words[] = {"above 0", "0 or more", "below 0",
-                                         "not 0", "any"};
+enum { SIGN_POS, SIGN_NONNEG, SIGN_NEG, SIGN_NONPOS, SIGN_NONZERO, SIGN_ANY };
+static const char *const sign_words[] = {"above 0",   "0 or more", "below 0",
+                                         "0 or less", "not 0",     "any"};
 
 /* Stock kinds, in gk_stock_kind_words order. */
 enum { RECEIVE, ISSUE, TRANSFER_OUT, TRANSFER_IN, COUNT_ADJUST, DISPOSE };
@@ -476,6 +476,8 @@ sign_ok(int sign, json_int_t n)
 		return n >= 0;
 	case SIGN_NEG:
 		return n < 0;
+	case SIGN_NONPOS:
+		return n <= 0;
 	case SIGN_NONZERO:
 		return n != 0;
 	default:
@@ -527,7 +529,7 @@ static const int point_signs[] = {
     SIGN_NONNEG, /* earn */
     SIGN_POS,    /* bonus */
     SIGN_NEG,    /* redeem */
-    SIGN_NEG,    /* revoke */
+    SIGN_NONPOS, /* revoke: an earn of 0 points still has minutes */
     SIGN_NEG,    /* expire */
     SIGN_NONZERO /* correction */
 };
@@ -579,6 +581,10 @@ rule_point_entry(const struct gk_change *c, const struct gk_policy *pol,
 			return gk_error_set(err, GK_E_SIGN,
 			                    "a revoke's minutes must not be "
 			                    "above 0");
+		if (pts == 0 && min == 0)
+			return gk_error_set(err, GK_E_SIGN,
+			                    "a revoke takes back points or "
+			                    "minutes");
 	}
 	return GK_OK;
 }

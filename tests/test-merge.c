@@ -67,13 +67,14 @@ check_expect(const struct mcase *c, sqlite3 *db, const char *line)
 	const char *arrow = strstr(line, " => ");
 
 	if (arrow == NULL || (size_t)(arrow - line) >= sizeof sql)
-		fail_msg("%s:%d: expect needs \"SQL => value\"", c->file, c->line);
+		fail_msg("%s:%d: expect needs \"SQL => value\"", c->file,
+		         c->line);
 	memcpy(sql, line, (size_t)(arrow - line));
 	sql[arrow - line] = '\0';
 	query_text(db, sql, got, sizeof got);
 	if (strcmp(got, arrow + 4) != 0)
 		fail_msg("%s:%d: %s: %s gave \"%s\", expected \"%s\"", c->file,
-			 c->line, c->title, sql, got, arrow + 4);
+		         c->line, c->title, sql, got, arrow + 4);
 }
 
 static void
@@ -107,7 +108,7 @@ run_case(const struct mcase *c)
 		d[i] = dump_of(r[i]);
 	if (strcmp(d[0], d[1]) != 0 || strcmp(d[0], d[2]) != 0)
 		fail_msg("%s:%d: %s: replicas differ:\n%s\n---\n%s\n---\n%s",
-			 c->file, c->line, c->title, d[0], d[1], d[2]);
+		         c->file, c->line, c->title, d[0], d[1], d[2]);
 	for (int i = 0; i < c->nexpect; i++)
 		check_expect(c, r[0], c->expect[i]);
 	for (int i = 0; i < 3; i++) {
@@ -152,15 +153,17 @@ run_file(const char *dir, const char *name)
 		}
 		if (line[0] == '#') {
 			if (c.title[0] == '\0')
-				snprintf(c.title, sizeof c.title, "%.*s", (int)sizeof c.title - 1, line + 2);
-		} else if (strncmp(line, "base: ", 6) == 0 && c.nbase < MAX_LINES) {
+				snprintf(c.title, sizeof c.title, "%.*s",
+				         (int)sizeof c.title - 1, line + 2);
+		} else if (strncmp(line, "base: ", 6) == 0 &&
+		           c.nbase < MAX_LINES) {
 			c.base[c.nbase++] = line + 6;
 		} else if (strncmp(line, "a: ", 3) == 0) {
 			c.a = line + 3;
 		} else if (strncmp(line, "b: ", 3) == 0) {
 			c.b = line + 3;
 		} else if (strncmp(line, "expect: ", 8) == 0 &&
-			   c.nexpect < MAX_LINES) {
+		           c.nexpect < MAX_LINES) {
 			c.expect[c.nexpect++] = line + 8;
 		} else {
 			fail_msg("%s:%d: cannot read this line", name, lineno);
@@ -226,7 +229,8 @@ test_applying_a_change_again_reports_nothing_new(void **state)
 	(void)state;
 	assert_int_equal(tu_apply(db, grant), GK_APPLY_NEW);
 	assert_int_equal(tu_apply(db, grant), GK_APPLY_NOOP);
-	assert_int_equal(tu_int(db, "SELECT sum(points) FROM point_entries"), 10);
+	assert_int_equal(tu_int(db, "SELECT sum(points) FROM point_entries"),
+	                 10);
 	db_close(db);
 }
 
@@ -251,13 +255,13 @@ test_an_older_edit_of_a_field_changes_nothing(void **state)
 	(void)state;
 	assert_int_equal(tu_apply(db, newer), GK_APPLY_NEW);
 	assert_int_equal(tu_apply(db, older), GK_APPLY_NOOP);
-	assert_string_equal(tu_text(db, "SELECT name FROM units", buf, sizeof buf),
-			    "第一网格");
+	assert_string_equal(
+	    tu_text(db, "SELECT name FROM units", buf, sizeof buf), "第一网格");
 	db_close(db);
 }
 
 static void
-test_a_second_earn_for_one_activity_fails_the_whole_batch(void **state)
+test_a_second_earn_merges_but_validation_refuses_it(void **state)
 {
 	sqlite3 *db = tu_replica();
 	struct gk_change cs[3];
@@ -267,7 +271,8 @@ test_a_second_earn_for_one_activity_fails_the_whole_batch(void **state)
 	    "{\"id\":\"0193a1b2-0000-7000-8000-00000000c002\",\"node\":"
 	    "\"aaaaaaaaaaaaaaaa\",\"hlc\":\"0000020000000000\",\"table\":"
 	    "\"point_entries\",\"op\":\"append\",\"row\":"
-	    "\"0193a1b2-0000-7000-8000-000000000052\",\"fields\":{\"volunteer\":"
+	    "\"0193a1b2-0000-7000-8000-000000000052\",\"fields\":{"
+	    "\"volunteer\":"
 	    "\"0193a1b2-0000-7000-8000-000000000021\",\"kind\":\"earn\","
 	    "\"points\":2,\"minutes\":120,\"activity\":\"drill-1\","
 	    "\"occurred_at\":\"2026-11-20T08:00:00Z\"}}";
@@ -275,7 +280,8 @@ test_a_second_earn_for_one_activity_fails_the_whole_batch(void **state)
 	    "{\"id\":\"0193a1b2-0000-7000-8000-00000000c003\",\"node\":"
 	    "\"bbbbbbbbbbbbbbbb\",\"hlc\":\"0000020000000000\",\"table\":"
 	    "\"point_entries\",\"op\":\"append\",\"row\":"
-	    "\"0193a1b2-0000-7000-8000-000000000053\",\"fields\":{\"volunteer\":"
+	    "\"0193a1b2-0000-7000-8000-000000000053\",\"fields\":{"
+	    "\"volunteer\":"
 	    "\"0193a1b2-0000-7000-8000-000000000021\",\"kind\":\"earn\","
 	    "\"points\":2,\"minutes\":120,\"activity\":\"drill-1\","
 	    "\"occurred_at\":\"2026-11-20T08:00:00Z\"}}";
@@ -285,13 +291,25 @@ test_a_second_earn_for_one_activity_fails_the_whole_batch(void **state)
 	tu_decode(&cs[0], grant);
 	tu_decode(&cs[1], earn1);
 	tu_decode(&cs[2], earn2);
-	assert_int_equal(merge_apply_batch(m, cs, 3, NULL, &err),
-			 GK_E_DUPLICATE_EARN);
-	assert_int_equal(tu_int(db, "SELECT count(*) FROM point_entries"), 0);
-	assert_true(sqlite3_get_autocommit(db));
-	/* without the duplicate the batch goes through */
+	/* Two stations recorded the same activity offline. A replica must be
+	 * able to apply whatever it pulls, so the merge keeps both... */
 	assert_int_equal(merge_apply_batch(m, cs, 2, NULL, &err), GK_OK);
-	assert_int_equal(tu_int(db, "SELECT sum(points) FROM point_entries"), 12);
+	assert_int_equal(merge_apply_batch(m, &cs[2], 1, NULL, &err), GK_OK);
+	assert_int_equal(tu_int(db, "SELECT sum(points) FROM point_entries"),
+	                 14);
+	/* ...and the server, which validates before it applies, refuses the
+	 * second one when it is pushed, so it never reaches other replicas. */
+	{
+		sqlite3 *server = tu_replica();
+		struct gk_policy pol;
+		validate_policy_default(&pol);
+		tu_apply(server, earn1);
+		assert_int_equal(validate_change_tx(server, &cs[2], &pol, &err),
+		                 GK_E_DUPLICATE_EARN);
+		assert_int_equal(validate_change_tx(server, &cs[1], &pol, &err),
+		                 GK_OK); /* the same one again is a re-send */
+		db_close(server);
+	}
 	for (int i = 0; i < 3; i++)
 		change_clear(&cs[i]);
 	merge_free(m);
@@ -323,12 +341,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_case_in_tests_merge_converges_as_expected),
+	    cmocka_unit_test(
+	        test_every_case_in_tests_merge_converges_as_expected),
 	    cmocka_unit_test(test_applying_a_change_again_reports_nothing_new),
 	    cmocka_unit_test(test_an_older_edit_of_a_field_changes_nothing),
 	    cmocka_unit_test(
-		test_a_second_earn_for_one_activity_fails_the_whole_batch),
-	    cmocka_unit_test(test_a_batch_reports_new_and_already_had_per_change),
+	        test_a_second_earn_merges_but_validation_refuses_it),
+	    cmocka_unit_test(
+	        test_a_batch_reports_new_and_already_had_per_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

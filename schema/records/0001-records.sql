@@ -113,11 +113,11 @@ CREATE TABLE point_entries (
   ref_entry TEXT, reason TEXT, occurred_at TEXT,
   author TEXT, hlc INTEGER NOT NULL, node TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX point_entries_volunteer ON point_entries(volunteer);
--- An earn entry is unique per (activity, volunteer): a re-synced award can
--- never count twice.
-CREATE UNIQUE INDEX point_entries_one_earn ON point_entries(volunteer, activity)
-  WHERE kind = 'earn';
+-- Balances by volunteer, and the one-earn-per-(activity, volunteer) check
+-- of validate_change_tx. Deliberately not UNIQUE: two offline replicas can
+-- each record an earn for one activity; the server refuses the second at
+-- push, and a replica must still be able to apply any page it pulls.
+CREATE INDEX point_entries_volunteer ON point_entries(volunteer, kind, activity);
 
 CREATE TABLE notice_acks (
   id TEXT PRIMARY KEY,
