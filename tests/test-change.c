@@ -18,20 +18,21 @@
 
 #include "sync.h"
 
-#define ID "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
-#define ROW "0193a1b2-0000-7000-8000-000000000001"
-#define GRID "0193a1b2-0000-7000-8000-0000000000a1"
-#define DEPOT "0193a1b2-0000-7000-8000-0000000000d1"
-#define ITEM "0193a1b2-0000-7000-8000-0000000000e1"
+#define ID     "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+#define ROW    "0193a1b2-0000-7000-8000-000000000001"
+#define GRID   "0193a1b2-0000-7000-8000-0000000000a1"
+#define DEPOT  "0193a1b2-0000-7000-8000-0000000000d1"
+#define ITEM   "0193a1b2-0000-7000-8000-0000000000e1"
 #define AUTHOR "0193a1b2-0000-7000-8000-0000000000ff"
-#define NODE "a1b2c3d4e5f60718"
-#define HLC "019cebab87480003" /* 2026-03-14T09:26:53Z, counter 3 */
+#define NODE   "a1b2c3d4e5f60718"
+#define HLC    "019cebab87480003" /* 2026-03-14T09:26:53Z, counter 3 */
 #define NODE_N UINT64_C(0xa1b2c3d4e5f60718)
-#define HLC_N ((UINT64_C(1773480413000) << 16) | 3)
+#define HLC_N  ((UINT64_C(1773480413000) << 16) | 3)
 
 /* Everything but op, table and fields. */
-#define ENV "\"id\":\"" ID "\",\"node\":\"" NODE "\",\"hlc\":\"" HLC \
-	    "\",\"row\":\"" ROW "\""
+#define ENV                                                                    \
+	"\"id\":\"" ID "\",\"node\":\"" NODE "\",\"hlc\":\"" HLC               \
+	"\",\"row\":\"" ROW "\""
 
 static const char hazard_insert[] =
     "{" ENV ",\"table\":\"hazards\",\"op\":\"insert\",\"fields\":{"
@@ -52,7 +53,7 @@ static const char stock_append[] =
     "\"occurred_at\":\"2026-03-14T09:26:53.250Z\"}}";
 
 static const char *const valid_changes[] = {hazard_insert, hazard_update,
-					    hazard_delete, stock_append};
+                                            hazard_delete, stock_append};
 
 static void
 decode_ok(struct gk_change *c, const char *json)
@@ -61,7 +62,7 @@ decode_ok(struct gk_change *c, const char *json)
 
 	if (change_decode(json, strlen(json), c, &err) != GK_OK)
 		fail_msg("change_decode: %s: %s\nin %s", gk_code_name(err.code),
-			 err.msg, json);
+		         err.msg, json);
 }
 
 /*
@@ -78,8 +79,8 @@ assert_refused_len(const char *json, size_t len, int code)
 	rc = change_decode(json, len, &c, &err);
 	if (rc != code)
 		fail_msg("gave %s (%s), want %s\nin %.*s", gk_code_name(rc),
-			 err.msg, gk_code_name(code),
-			 (int)(len > 300 ? 300 : len), json);
+		         err.msg, gk_code_name(code),
+		         (int)(len > 300 ? 300 : len), json);
 	assert_int_equal(err.code, code);
 	assert_true(err.msg[0] != '\0');
 	assert_null(c.fields);
@@ -87,8 +88,8 @@ assert_refused_len(const char *json, size_t len, int code)
 	rc = change_decode(json, len, &c, NULL);
 	if (rc != code)
 		fail_msg("without err: gave %s, want %s\nin %.*s",
-			 gk_code_name(rc), gk_code_name(code),
-			 (int)(len > 300 ? 300 : len), json);
+		         gk_code_name(rc), gk_code_name(code),
+		         (int)(len > 300 ? 300 : len), json);
 	change_clear(&c);
 }
 
@@ -104,7 +105,7 @@ assert_refused(const char *json, int code)
  */
 static void
 assert_refused_with(const char *base, const char *key, const char *value,
-		    int code)
+                    int code)
 {
 	json_error_t jerr;
 	json_t *o = json_loads(base, 0, &jerr);
@@ -147,13 +148,13 @@ test_change_decodes_an_insert_into_every_member(void **state)
 	assert_true(json_is_object(f));
 	assert_int_equal(json_object_size(f), 6);
 	assert_string_equal(json_string_value(json_object_get(f, "grid")),
-			    GRID);
+	                    GRID);
 	assert_string_equal(json_string_value(json_object_get(f, "category")),
-			    "gas");
+	                    "gas");
 	assert_int_equal(json_integer_value(json_object_get(f, "risk_level")),
-			 2);
+	                 2);
 	assert_string_equal(json_string_value(json_object_get(f, "title")),
-			    "幸福街道 隐患");
+	                    "幸福街道 隐患");
 	assert_true(json_real_value(json_object_get(f, "lat")) == 31.25);
 	assert_string_equal(
 	    json_string_value(json_object_get(f, "occurred_at")),
@@ -204,7 +205,7 @@ test_change_decodes_a_delete_without_fields_as_an_empty_object(void **state)
 	change_clear(&c);
 
 	decode_ok(&c, "{" ENV ",\"table\":\"depots\",\"op\":\"delete\","
-		      "\"fields\":{}}");
+	              "\"fields\":{}}");
 	assert_int_equal(c.op, GK_OP_DELETE);
 	assert_int_equal(json_object_size(c.fields), 0);
 	change_clear(&c);
@@ -237,7 +238,7 @@ static void
 test_change_decodes_the_ops_of_each_table_kind(void **state)
 {
 	static const char *const ops[] = {"insert", "update", "delete",
-					  "append"};
+	                                  "append"};
 	const struct gk_table *const *tables;
 	char buf[512];
 	int n;
@@ -248,13 +249,13 @@ test_change_decodes_the_ops_of_each_table_kind(void **state)
 	for (int i = 0; i < n; i++) {
 		for (int op = 0; op < 4; op++) {
 			int fits = (tables[i]->kind == GK_APPEND) ==
-				   (op == GK_OP_APPEND);
+			           (op == GK_OP_APPEND);
 			struct gk_change c;
 
 			snprintf(buf, sizeof buf,
-				 "{" ENV ",\"table\":\"%s\",\"op\":\"%s\","
-				 "\"fields\":{}}",
-				 tables[i]->name, ops[op]);
+			         "{" ENV ",\"table\":\"%s\",\"op\":\"%s\","
+			         "\"fields\":{}}",
+			         tables[i]->name, ops[op]);
 			if (!fits) {
 				assert_refused(buf, GK_E_OP);
 				continue;
@@ -274,7 +275,7 @@ test_change_decode_takes_whitespace_around_the_object(void **state)
 
 	(void)state;
 	decode_ok(&c, " \n\t{" ENV ",\"table\":\"hazards\","
-		      "\"op\":\"delete\"}\r\n ");
+	              "\"op\":\"delete\"}\r\n ");
 	change_clear(&c);
 }
 
@@ -397,10 +398,10 @@ test_change_refuses_text_that_is_not_json(void **state)
 	assert_refused("{\"id\":}", GK_E_JSON);
 	assert_refused("{'id':'x'}", GK_E_JSON);
 	assert_refused("{\"id\":NaN}", GK_E_JSON);
-	assert_refused("{\"id\":\"\xff\"}", GK_E_JSON);	   /* raw bad UTF-8 */
+	assert_refused("{\"id\":\"\xff\"}", GK_E_JSON);    /* raw bad UTF-8 */
 	assert_refused("{\"id\":\"\\ud800\"}", GK_E_JSON); /* lone surrogate */
 	assert_refused("{\"id\":\"a\\u0000b\"}", GK_E_JSON); /* NUL */
-	assert_refused("{\"id\":\"\x01\"}", GK_E_JSON);	   /* raw control */
+	assert_refused("{\"id\":\"\x01\"}", GK_E_JSON);      /* raw control */
 	assert_refused("{\"n\":1e400}", GK_E_JSON);
 	assert_refused("{\"n\":123456789012345678901234567890}", GK_E_JSON);
 	assert_refused_len("{}\0", 3, GK_E_JSON); /* a NUL after it */
@@ -412,7 +413,7 @@ test_change_refuses_a_json_array_or_string_at_top_level(void **state)
 	(void)state;
 	assert_refused("[]", GK_E_JSON);
 	assert_refused("[{" ENV ",\"table\":\"hazards\",\"op\":\"delete\"}]",
-		       GK_E_JSON);
+	               GK_E_JSON);
 	assert_refused("\"hazards\"", GK_E_JSON);
 	assert_refused("42", GK_E_JSON);
 	assert_refused("null", GK_E_JSON);
@@ -438,24 +439,24 @@ test_change_refuses_duplicate_keys(void **state)
 {
 	(void)state;
 	assert_refused("{" ENV ",\"table\":\"hazards\",\"op\":\"delete\","
-		       "\"id\":\"" ID "\"}",
-		       GK_E_JSON);
+	               "\"id\":\"" ID "\"}",
+	               GK_E_JSON);
 	assert_refused("{" ENV ",\"table\":\"hazards\",\"op\":\"update\","
-		       "\"fields\":{\"title\":\"a\",\"title\":\"b\"}}",
-		       GK_E_JSON);
+	               "\"fields\":{\"title\":\"a\",\"title\":\"b\"}}",
+	               GK_E_JSON);
 }
 
 /* An update whose "a" field nests arrays so that, counting the change and
  * its fields object, there are depth containers; the innermost holds 1. */
 static void
 nested_update(char *buf, size_t size, int depth, const char *open,
-	      const char *close, const char *inner)
+              const char *close, const char *inner)
 {
 	size_t n;
 
 	n = (size_t)snprintf(buf, size,
-			     "{" ENV ",\"table\":\"hazards\",\"op\":\"update\","
-			     "\"fields\":{\"a\":");
+	                     "{" ENV ",\"table\":\"hazards\",\"op\":\"update\","
+	                     "\"fields\":{\"a\":");
 	for (int i = 0; i < depth - 2; i++)
 		n += (size_t)snprintf(buf + n, size - n, "%s", open);
 	n += (size_t)snprintf(buf + n, size - n, "%s", inner);
@@ -505,7 +506,7 @@ test_change_refuses_more_than_max_change_bytes(void **state)
 	memset(buf, ' ', n);
 	memcpy(buf, hazard_delete, strlen(hazard_delete));
 	assert_int_equal(change_decode(buf, GK_MAX_CHANGE_BYTES, &c, &err),
-			 GK_OK);
+	                 GK_OK);
 	change_clear(&c);
 	/* one byte over, refused before it is parsed */
 	assert_refused_len(buf, n, GK_E_TOO_LONG);
@@ -521,17 +522,16 @@ test_change_refuses_an_unknown_envelope_key(void **state)
 	assert_refused_with(hazard_update, "extra", "1", GK_E_UNKNOWN_FIELD);
 	assert_refused_with(hazard_update, "seq", "17", GK_E_UNKNOWN_FIELD);
 	assert_refused_with(hazard_update, "ID", "\"" ID "\"",
-			    GK_E_UNKNOWN_FIELD);
+	                    GK_E_UNKNOWN_FIELD);
 	assert_refused_with(hazard_update, "", "null", GK_E_UNKNOWN_FIELD);
-	assert_refused_with(hazard_update, "fields ", "{}",
-			    GK_E_UNKNOWN_FIELD);
+	assert_refused_with(hazard_update, "fields ", "{}", GK_E_UNKNOWN_FIELD);
 }
 
 static void
 test_change_refuses_a_missing_envelope_key(void **state)
 {
-	static const char *const keys[] = {"id", "node", "hlc",
-					   "table", "op", "row"};
+	static const char *const keys[] = {"id",    "node", "hlc",
+	                                   "table", "op",   "row"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
@@ -558,30 +558,30 @@ test_change_refuses_missing_fields_except_on_a_delete(void **state)
 static void
 test_change_refuses_envelope_values_of_the_wrong_type(void **state)
 {
-	static const char *const keys[] = {"id",  "node", "hlc",   "table",
-					   "op",  "row",  "author"};
-	static const char *const values[] = {"1", "null", "true", "[]",
-					     "{}", "1.5", "[\"" ID "\"]"};
+	static const char *const keys[] = {"id", "node", "hlc",   "table",
+	                                   "op", "row",  "author"};
+	static const char *const values[] = {"1",  "null", "true",        "[]",
+	                                     "{}", "1.5",  "[\"" ID "\"]"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		for (size_t j = 0; j < sizeof values / sizeof values[0]; j++)
 			assert_refused_with(stock_append, keys[i], values[j],
-					    GK_E_TYPE);
+			                    GK_E_TYPE);
 }
 
 static void
 test_change_refuses_fields_that_are_not_an_object(void **state)
 {
-	static const char *const values[] = {"[]", "\"x\"", "null", "1",
-					     "false", "[{}]"};
+	static const char *const values[] = {"[]", "\"x\"", "null",
+	                                     "1",  "false", "[{}]"};
 
 	(void)state;
 	for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
 		assert_refused_with(hazard_update, "fields", values[j],
-				    GK_E_TYPE);
+		                    GK_E_TYPE);
 		assert_refused_with(hazard_delete, "fields", values[j],
-				    GK_E_TYPE);
+		                    GK_E_TYPE);
 	}
 }
 
@@ -604,7 +604,7 @@ test_change_refuses_ids_that_are_not_canonical_uuids(void **state)
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		for (size_t j = 0; j < sizeof values / sizeof values[0]; j++)
 			assert_refused_with(stock_append, keys[i], values[j],
-					    GK_E_ID);
+			                    GK_E_ID);
 }
 
 static void
@@ -624,7 +624,7 @@ test_change_refuses_a_bad_hlc_or_node(void **state)
 	for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
 		assert_refused_with(hazard_update, "hlc", values[j], GK_E_HLC);
 		assert_refused_with(hazard_update, "node", values[j],
-				    GK_E_NODE);
+		                    GK_E_NODE);
 	}
 }
 
@@ -635,12 +635,12 @@ test_change_refuses_an_hlc_past_int64_max_but_not_such_a_node(void **state)
 
 	(void)state;
 	assert_refused_with(hazard_update, "hlc", "\"8000000000000000\"",
-			    GK_E_HLC);
+	                    GK_E_HLC);
 	assert_refused_with(hazard_update, "hlc", "\"ffffffffffffffff\"",
-			    GK_E_HLC);
+	                    GK_E_HLC);
 	decode_ok(&c, "{\"id\":\"" ID "\",\"node\":\"ffffffffffffffff\","
-		      "\"hlc\":\"7fffffffffffffff\",\"row\":\"" ROW "\","
-		      "\"table\":\"hazards\",\"op\":\"delete\"}");
+	              "\"hlc\":\"7fffffffffffffff\",\"row\":\"" ROW "\","
+	              "\"table\":\"hazards\",\"op\":\"delete\"}");
 	assert_int_equal(c.hlc, INT64_MAX);
 	assert_int_equal(c.node, UINT64_MAX);
 	change_clear(&c);
@@ -650,21 +650,20 @@ static void
 test_change_refuses_an_unknown_table(void **state)
 {
 	static const char *const values[] = {
-	    "\"hazard\"", "\"Hazards\"", "\"\"", "\"sqlite_master\"",
+	    "\"hazard\"",   "\"Hazards\"",    "\"\"",    "\"sqlite_master\"",
 	    "\"hazards \"", "\"change_log\"", "\"隐患\""};
 
 	(void)state;
 	for (size_t j = 0; j < sizeof values / sizeof values[0]; j++)
 		assert_refused_with(hazard_update, "table", values[j],
-				    GK_E_UNKNOWN_TABLE);
+		                    GK_E_UNKNOWN_TABLE);
 }
 
 static void
 test_change_refuses_an_unknown_op(void **state)
 {
-	static const char *const values[] = {"\"Insert\"", "\"upsert\"",
-					     "\"\"", "\"update \"",
-					     "\"del\""};
+	static const char *const values[] = {"\"Insert\"", "\"upsert\"", "\"\"",
+	                                     "\"update \"", "\"del\""};
 
 	(void)state;
 	for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
@@ -688,9 +687,9 @@ test_change_refuses_a_delete_that_carries_fields(void **state)
 {
 	(void)state;
 	assert_refused_with(hazard_delete, "fields", "{\"deleted\":true}",
-			    GK_E_OP);
+	                    GK_E_OP);
 	assert_refused_with(hazard_delete, "fields", "{\"title\":\"x\"}",
-			    GK_E_OP);
+	                    GK_E_OP);
 }
 
 static void
@@ -768,7 +767,7 @@ test_change_op_names(void **state)
 	assert_string_equal(change_op_name(GK_OP_DELETE), "delete");
 	assert_string_equal(change_op_name(GK_OP_APPEND), "append");
 	assert_string_equal(change_op_name((enum gk_op)4), "unknown");
-	assert_string_equal(change_op_name((enum gk_op)-1), "unknown");
+	assert_string_equal(change_op_name((enum gk_op) - 1), "unknown");
 }
 
 static void
@@ -833,7 +832,7 @@ test_code_names_are_distinct_for_every_code(void **state)
 		for (int j = 0; j < i; j++)
 			if (strcmp(a, gk_code_name(j)) == 0)
 				fail_msg("codes %d and %d are both \"%s\"", j,
-					 i, a);
+				         i, a);
 	}
 }
 
@@ -854,40 +853,40 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_change_decodes_an_insert_into_every_member),
 	    cmocka_unit_test(
-		test_change_decodes_an_update_with_only_the_fields_it_sets),
+	        test_change_decodes_an_update_with_only_the_fields_it_sets),
 	    cmocka_unit_test(
-		test_change_decodes_a_delete_without_fields_as_an_empty_object),
+	        test_change_decodes_a_delete_without_fields_as_an_empty_object),
 	    cmocka_unit_test(test_change_decodes_an_append_with_its_author),
 	    cmocka_unit_test(test_change_decodes_the_ops_of_each_table_kind),
 	    cmocka_unit_test(
-		test_change_decode_takes_whitespace_around_the_object),
+	        test_change_decode_takes_whitespace_around_the_object),
 	    cmocka_unit_test(
-		test_change_encode_is_canonical_sorted_and_compact),
+	        test_change_encode_is_canonical_sorted_and_compact),
 	    cmocka_unit_test(
-		test_change_encode_writes_the_author_only_when_known),
+	        test_change_encode_writes_the_author_only_when_known),
 	    cmocka_unit_test(
-		test_change_decode_of_encode_re_encodes_byte_identically),
+	        test_change_decode_of_encode_re_encodes_byte_identically),
 	    cmocka_unit_test(test_change_to_json_holds_the_same_as_encode),
 	    cmocka_unit_test(test_change_refuses_text_that_is_not_json),
 	    cmocka_unit_test(
-		test_change_refuses_a_json_array_or_string_at_top_level),
+	        test_change_refuses_a_json_array_or_string_at_top_level),
 	    cmocka_unit_test(test_change_refuses_trailing_garbage),
 	    cmocka_unit_test(test_change_refuses_duplicate_keys),
 	    cmocka_unit_test(
-		test_change_refuses_nesting_9_deep_while_8_is_fine),
+	        test_change_refuses_nesting_9_deep_while_8_is_fine),
 	    cmocka_unit_test(test_change_refuses_more_than_max_change_bytes),
 	    cmocka_unit_test(test_change_refuses_an_unknown_envelope_key),
 	    cmocka_unit_test(test_change_refuses_a_missing_envelope_key),
 	    cmocka_unit_test(
-		test_change_refuses_missing_fields_except_on_a_delete),
+	        test_change_refuses_missing_fields_except_on_a_delete),
 	    cmocka_unit_test(
-		test_change_refuses_envelope_values_of_the_wrong_type),
+	        test_change_refuses_envelope_values_of_the_wrong_type),
 	    cmocka_unit_test(test_change_refuses_fields_that_are_not_an_object),
 	    cmocka_unit_test(
-		test_change_refuses_ids_that_are_not_canonical_uuids),
+	        test_change_refuses_ids_that_are_not_canonical_uuids),
 	    cmocka_unit_test(test_change_refuses_a_bad_hlc_or_node),
 	    cmocka_unit_test(
-		test_change_refuses_an_hlc_past_int64_max_but_not_such_a_node),
+	        test_change_refuses_an_hlc_past_int64_max_but_not_such_a_node),
 	    cmocka_unit_test(test_change_refuses_an_unknown_table),
 	    cmocka_unit_test(test_change_refuses_an_unknown_op),
 	    cmocka_unit_test(test_change_refuses_an_op_not_for_the_table_kind),

@@ -21,22 +21,22 @@
 
 #include "testutil.h"
 
-#define HAZ "01900000-0000-7000-8000-00000000a001"
-#define HAZ2 "01900000-0000-7000-8000-00000000a002"
-#define GRID "01900000-0000-7000-8000-00000000d001"
-#define WORKER "01900000-0000-7000-8000-00000000b001"
+#define HAZ     "01900000-0000-7000-8000-00000000a001"
+#define HAZ2    "01900000-0000-7000-8000-00000000a002"
+#define GRID    "01900000-0000-7000-8000-00000000d001"
+#define WORKER  "01900000-0000-7000-8000-00000000b001"
 #define STATION "01900000-0000-7000-8000-00000000b002"
-#define STREET "01900000-0000-7000-8000-00000000b003"
-#define E(n) "01900000-0000-7000-8000-0000000e00" #n
+#define STREET  "01900000-0000-7000-8000-00000000b003"
+#define E(n)    "01900000-0000-7000-8000-0000000e00" #n
 
-#define NODE_W "00000000000000a1"
-#define NODE_S "00000000000000a2"
+#define NODE_W  "00000000000000a1"
+#define NODE_S  "00000000000000a2"
 #define NODE_ST "00000000000000a3"
 
 /* An HLC stamp x milliseconds after a fixed moment. */
 #define MS(x) (((uint64_t)1714550400000 + (x)) << 16)
 
-#define NPLAN 4
+#define NPLAN       4
 #define DERIVED_MAX 2048
 
 /* One hazard event as it is written on its replica. */
@@ -59,8 +59,8 @@ struct rep {
 	char status[32]; /* filled by status() */
 };
 
-static const char *const plan_gas[NPLAN] = {
-    "更换燃气软管并加装报警器", "王伟", "2024-05-08T00:00:00Z", "李娜"};
+static const char *const plan_gas[NPLAN] = {"更换燃气软管并加装报警器", "王伟",
+                                            "2024-05-08T00:00:00Z", "李娜"};
 
 static void
 rep_open(struct rep *r, int via_merge)
@@ -90,7 +90,7 @@ rep_reset(struct rep *r)
 	struct gk_error err = {0};
 
 	if (db_exec(r->db, "DELETE FROM hazard_events; DELETE FROM hazards;",
-		    &err) != GK_OK)
+	            &err) != GK_OK)
 		fail_msg("reset: %s", err.msg);
 }
 
@@ -166,22 +166,21 @@ deliver_hazard(struct rep *r, const char *hazard)
 	if (r->via_merge) {
 		change_id(cid, hazard);
 		apply_json(r->db,
-			   json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
-				     " s:{s:s, s:s, s:i, s:s, s:s}}",
-				     "id", cid, "node", NODE_W, "hlc",
-				     "018f3000000a0000", "table", "hazards",
-				     "op", "insert", "row", hazard, "author",
-				     WORKER, "fields", "grid", GRID,
-				     "category", "gas", "risk_level", 2,
-				     "title", "燃气软管老化", "occurred_at",
-				     "2024-05-01T07:50:00Z"));
+		           json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s,"
+		                     " s:{s:s, s:s, s:i, s:s, s:s}}",
+		                     "id", cid, "node", NODE_W, "hlc",
+		                     "018f3000000a0000", "table", "hazards",
+		                     "op", "insert", "row", hazard, "author",
+		                     WORKER, "fields", "grid", GRID, "category",
+		                     "gas", "risk_level", 2, "title",
+		                     "燃气软管老化", "occurred_at",
+		                     "2024-05-01T07:50:00Z"));
 		return;
 	}
-	st = prep(r->db,
-		  "INSERT OR IGNORE INTO hazards(id, grid, category,"
-		  " risk_level, title, occurred_at, _stamps)"
-		  " VALUES (?1, ?2, 'gas', 2, '燃气软管老化',"
-		  " '2024-05-01T07:50:00Z', x'')");
+	st = prep(r->db, "INSERT OR IGNORE INTO hazards(id, grid, category,"
+	                 " risk_level, title, occurred_at, _stamps)"
+	                 " VALUES (?1, ?2, 'gas', 2, '燃气软管老化',"
+	                 " '2024-05-01T07:50:00Z', x'')");
 	sqlite3_bind_text(st, 1, hazard, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, GRID, -1, SQLITE_STATIC);
 	run_stmt(r->db, st);
@@ -206,9 +205,9 @@ deliver(struct rep *r, const char *hazard, const struct ev *e)
 	char cid[GK_ID_LEN + 1], hlc[GK_HLC_LEN + 1];
 
 	if (r->via_merge) {
-		json_t *f = json_pack("{s:s, s:s, s:s}", "hazard", hazard,
-				      "kind", e->kind, "occurred_at",
-				      e->occurred);
+		json_t *f =
+		    json_pack("{s:s, s:s, s:s}", "hazard", hazard, "kind",
+		              e->kind, "occurred_at", e->occurred);
 		json_t *c;
 
 		json_set_opt(f, "from_status", e->from);
@@ -218,19 +217,19 @@ deliver(struct rep *r, const char *hazard, const struct ev *e)
 		change_id(cid, e->id);
 		hlc_format(e->hlc, hlc);
 		c = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", cid,
-			      "node", e->node, "hlc", hlc, "table",
-			      "hazard_events", "op", "append", "row", e->id,
-			      "fields", f);
+		              "node", e->node, "hlc", hlc, "table",
+		              "hazard_events", "op", "append", "row", e->id,
+		              "fields", f);
 		json_set_opt(c, "author", e->author);
 		apply_json(r->db, c);
 		return;
 	}
 	st = prep(r->db,
-		  "INSERT OR IGNORE INTO hazard_events(id, hazard, kind,"
-		  " from_status, to_status, plan_measures, plan_responsible,"
-		  " plan_deadline, plan_acceptor, occurred_at, author, hlc,"
-		  " node) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		  " ?11, ?12, ?13)");
+	          "INSERT OR IGNORE INTO hazard_events(id, hazard, kind,"
+	          " from_status, to_status, plan_measures, plan_responsible,"
+	          " plan_deadline, plan_acceptor, occurred_at, author, hlc,"
+	          " node) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	          " ?11, ?12, ?13)");
 	bind_opt(st, 1, e->id);
 	bind_opt(st, 2, hazard);
 	bind_opt(st, 3, e->kind);
@@ -300,7 +299,7 @@ static const char *
 status(struct rep *r, const char *hazard)
 {
 	return query(r, "SELECT status FROM hazards WHERE id = ?1", hazard,
-		     r->status, sizeof r->status);
+	             r->status, sizeof r->status);
 }
 
 /* A text column of the hazard ("" for NULL); col is a literal name. */
@@ -319,7 +318,7 @@ is_null(struct rep *r, const char *col)
 	char sql[128], buf[8];
 
 	snprintf(sql, sizeof sql,
-		 "SELECT %s IS NULL FROM hazards WHERE id = ?1", col);
+	         "SELECT %s IS NULL FROM hazards WHERE id = ?1", col);
 	return strcmp(query(r, sql, HAZ, buf, sizeof buf), "1") == 0;
 }
 
@@ -329,7 +328,7 @@ conflicts(struct rep *r)
 	char buf[32];
 
 	return atoll(query(r, "SELECT conflicts FROM hazards WHERE id = ?1",
-			   HAZ, buf, sizeof buf));
+	                   HAZ, buf, sizeof buf));
 }
 
 static int
@@ -337,8 +336,8 @@ flagged(struct rep *r, const char *event)
 {
 	char buf[8];
 
-	query(r, "SELECT conflict FROM hazard_events WHERE id = ?1", event,
-	      buf, sizeof buf);
+	query(r, "SELECT conflict FROM hazard_events WHERE id = ?1", event, buf,
+	      sizeof buf);
 	if (buf[0] == '\0')
 		fail_msg("no event %s", event);
 	return strcmp(buf, "1") == 0;
@@ -357,7 +356,7 @@ assert_plan(struct rep *r, const char *const plan[NPLAN])
 			assert_true(is_null(r, cols[i]));
 		else
 			assert_string_equal(column(r, cols[i], buf, sizeof buf),
-					    plan[i]);
+			                    plan[i]);
 	}
 }
 
@@ -382,24 +381,58 @@ next_perm(int *a, int n)
 /* ---- the workflow, one event at a time ----------------------------------- */
 
 static const struct ev life[] = {
-    {E(01), "transition", "new", "reported", MS(1000), NODE_W, WORKER,
-     "2024-05-01T08:00:00Z", {NULL}},
-    {E(02), "transition", "reported", "verified", MS(2000), NODE_S, STATION,
-     "2024-05-01T09:00:00Z", {NULL}},
-    {E(03), "transition", "verified", "rectifying", MS(3000), NODE_S,
-     STATION, "2024-05-01T10:00:00Z",
+    {E(01),
+     "transition",
+     "new",
+     "reported",
+     MS(1000),
+     NODE_W,
+     WORKER,
+     "2024-05-01T08:00:00Z",
+     {NULL}},
+    {E(02),
+     "transition",
+     "reported",
+     "verified",
+     MS(2000),
+     NODE_S,
+     STATION,
+     "2024-05-01T09:00:00Z",
+     {NULL}},
+    {E(03),
+     "transition",
+     "verified",
+     "rectifying",
+     MS(3000),
+     NODE_S,
+     STATION,
+     "2024-05-01T10:00:00Z",
      {"更换燃气软管并加装报警器", "王伟", "2024-05-08T00:00:00Z", "李娜"}},
-    {E(04), "transition", "rectifying", "resolved", MS(4000), NODE_S, STATION,
-     "2024-05-06T15:30:00Z", {NULL}},
-    {E(05), "transition", "resolved", "closed", MS(5000), NODE_ST, STREET,
-     "2024-05-07T11:00:00Z", {NULL}},
+    {E(04),
+     "transition",
+     "rectifying",
+     "resolved",
+     MS(4000),
+     NODE_S,
+     STATION,
+     "2024-05-06T15:30:00Z",
+     {NULL}},
+    {E(05),
+     "transition",
+     "resolved",
+     "closed",
+     MS(5000),
+     NODE_ST,
+     STREET,
+     "2024-05-07T11:00:00Z",
+     {NULL}},
 };
 
 static void
 run_lifecycle(int via_merge)
 {
 	static const char *const want[] = {"reported", "verified", "rectifying",
-					   "resolved", "closed"};
+	                                   "resolved", "closed"};
 	struct rep r;
 	char buf[64];
 
@@ -416,7 +449,7 @@ run_lifecycle(int via_merge)
 	assert_string_equal(column(&r, "reporter", buf, sizeof buf), WORKER);
 	assert_plan(&r, plan_gas);
 	assert_string_equal(column(&r, "resolved_at", buf, sizeof buf),
-			    "2024-05-06T15:30:00Z");
+	                    "2024-05-06T15:30:00Z");
 	assert_int_equal(conflicts(&r), 0);
 	for (size_t i = 0; i < sizeof life / sizeof life[0]; i++)
 		assert_false(flagged(&r, life[i].id));
@@ -434,10 +467,24 @@ static void
 test_fixed_on_the_spot_is_resolved_then_closed_by_the_street(void **state)
 {
 	static const struct ev evs[] = {
-	    {E(01), "transition", "new", "resolved", MS(1000), NODE_W, WORKER,
-	     "2024-05-01T08:05:00Z", {NULL}},
-	    {E(02), "transition", "resolved", "closed", MS(2000), NODE_ST,
-	     STREET, "2024-05-02T09:00:00Z", {NULL}},
+	    {E(01),
+	     "transition",
+	     "new",
+	     "resolved",
+	     MS(1000),
+	     NODE_W,
+	     WORKER,
+	     "2024-05-01T08:05:00Z",
+	     {NULL}},
+	    {E(02),
+	     "transition",
+	     "resolved",
+	     "closed",
+	     MS(2000),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-02T09:00:00Z",
+	     {NULL}},
 	};
 	struct rep r;
 	char buf[64];
@@ -449,12 +496,12 @@ test_fixed_on_the_spot_is_resolved_then_closed_by_the_street(void **state)
 	assert_string_equal(status(&r, HAZ), "resolved");
 	assert_string_equal(column(&r, "reporter", buf, sizeof buf), WORKER);
 	assert_string_equal(column(&r, "resolved_at", buf, sizeof buf),
-			    "2024-05-01T08:05:00Z");
+	                    "2024-05-01T08:05:00Z");
 	assert_true(is_null(&r, "plan_measures"));
 	deliver(&r, HAZ, &evs[1]);
 	assert_string_equal(status(&r, HAZ), "closed");
 	assert_string_equal(column(&r, "resolved_at", buf, sizeof buf),
-			    "2024-05-01T08:05:00Z");
+	                    "2024-05-01T08:05:00Z");
 	assert_int_equal(conflicts(&r), 0);
 	rep_close(&r);
 }
@@ -466,15 +513,42 @@ test_reopen_from_resolved_or_closed_clears_resolved_at(void **state)
 	    "整体更换燃气管线", "赵强", "2024-06-01T00:00:00Z", "李娜"};
 	static const struct ev evs[] = {
 	    /* resolved -> rectifying, no new plan: the old plan stays */
-	    {E(06), "transition", "resolved", "rectifying", MS(6000), NODE_ST,
-	     STREET, "2024-05-07T10:00:00Z", {NULL}},
-	    {E(07), "transition", "rectifying", "resolved", MS(7000), NODE_S,
-	     STATION, "2024-05-09T16:00:00Z", {NULL}},
-	    {E(08), "transition", "resolved", "closed", MS(8000), NODE_ST,
-	     STREET, "2024-05-10T09:00:00Z", {NULL}},
+	    {E(06),
+	     "transition",
+	     "resolved",
+	     "rectifying",
+	     MS(6000),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-07T10:00:00Z",
+	     {NULL}},
+	    {E(07),
+	     "transition",
+	     "rectifying",
+	     "resolved",
+	     MS(7000),
+	     NODE_S,
+	     STATION,
+	     "2024-05-09T16:00:00Z",
+	     {NULL}},
+	    {E(08),
+	     "transition",
+	     "resolved",
+	     "closed",
+	     MS(8000),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-10T09:00:00Z",
+	     {NULL}},
 	    /* closed -> rectifying with a new plan: the plan is replaced */
-	    {E(09), "transition", "closed", "rectifying", MS(9000), NODE_ST,
-	     STREET, "2024-05-20T09:00:00Z",
+	    {E(09),
+	     "transition",
+	     "closed",
+	     "rectifying",
+	     MS(9000),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-20T09:00:00Z",
 	     {"整体更换燃气管线", "赵强", "2024-06-01T00:00:00Z", "李娜"}},
 	};
 	struct rep r;
@@ -486,7 +560,7 @@ test_reopen_from_resolved_or_closed_clears_resolved_at(void **state)
 	for (int i = 0; i < 4; i++)
 		deliver(&r, HAZ, &life[i]);
 	assert_string_equal(column(&r, "resolved_at", buf, sizeof buf),
-			    "2024-05-06T15:30:00Z");
+	                    "2024-05-06T15:30:00Z");
 
 	deliver(&r, HAZ, &evs[0]);
 	assert_string_equal(status(&r, HAZ), "rectifying");
@@ -495,11 +569,11 @@ test_reopen_from_resolved_or_closed_clears_resolved_at(void **state)
 
 	deliver(&r, HAZ, &evs[1]);
 	assert_string_equal(column(&r, "resolved_at", buf, sizeof buf),
-			    "2024-05-09T16:00:00Z");
+	                    "2024-05-09T16:00:00Z");
 	deliver(&r, HAZ, &evs[2]);
 	assert_string_equal(status(&r, HAZ), "closed");
 	assert_string_equal(column(&r, "resolved_at", buf, sizeof buf),
-			    "2024-05-09T16:00:00Z");
+	                    "2024-05-09T16:00:00Z");
 
 	deliver(&r, HAZ, &evs[3]);
 	assert_string_equal(status(&r, HAZ), "rectifying");
@@ -514,26 +588,69 @@ test_event_from_another_state_is_flagged_and_leaves_the_status(void **state)
 {
 	static const struct ev evs[] = {
 	    /* from_status does not match the state at its place */
-	    {E(11), "transition", "verified", "rectifying", MS(2000), NODE_S,
-	     STATION, "2024-05-01T09:00:00Z", {"a plan", "x", NULL, NULL}},
+	    {E(11),
+	     "transition",
+	     "verified",
+	     "rectifying",
+	     MS(2000),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T09:00:00Z",
+	     {"a plan", "x", NULL, NULL}},
 	    /* from matches, but reported -> closed is never allowed */
-	    {E(12), "transition", "reported", "closed", MS(2100), NODE_ST,
-	     STREET, "2024-05-01T09:10:00Z", {NULL}},
+	    {E(12),
+	     "transition",
+	     "reported",
+	     "closed",
+	     MS(2100),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-01T09:10:00Z",
+	     {NULL}},
 	    /* a second report of the same hazard */
-	    {E(13), "transition", "new", "reported", MS(2200), NODE_S, STATION,
-	     "2024-05-01T09:20:00Z", {NULL}},
+	    {E(13),
+	     "transition",
+	     "new",
+	     "reported",
+	     MS(2200),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T09:20:00Z",
+	     {NULL}},
 	    /* no from_status at all */
-	    {E(14), "transition", NULL, "verified", MS(2300), NODE_S, STATION,
-	     "2024-05-01T09:30:00Z", {NULL}},
+	    {E(14),
+	     "transition",
+	     NULL,
+	     "verified",
+	     MS(2300),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T09:30:00Z",
+	     {NULL}},
 	    /* an unknown status word, and an unknown kind */
-	    {E(15), "transition", "reported", "fixed", MS(2400), NODE_S,
-	     STATION, "2024-05-01T09:40:00Z", {NULL}},
-	    {E(16), "escalation", NULL, NULL, MS(2500), NODE_S, STATION,
-	     "2024-05-01T09:50:00Z", {NULL}},
+	    {E(15),
+	     "transition",
+	     "reported",
+	     "fixed",
+	     MS(2400),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T09:40:00Z",
+	     {NULL}},
+	    {E(16),
+	     "escalation",
+	     NULL,
+	     NULL,
+	     MS(2500),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T09:50:00Z",
+	     {NULL}},
 	};
-	static const struct ev verify = {E(17), "transition", "reported",
-					 "verified", MS(9000), NODE_S, STATION,
-					 "2024-05-01T11:00:00Z", {NULL}};
+	static const struct ev verify = {
+	    E(17),    "transition", "reported", "verified",
+	    MS(9000), NODE_S,       STATION,    "2024-05-01T11:00:00Z",
+	    {NULL}};
 	struct rep r;
 	char buf[64];
 
@@ -564,9 +681,10 @@ static void
 test_roles_are_not_checked_when_deriving(void **state)
 {
 	/* The street may not report: that was refused at push, not here. */
-	static const struct ev ev = {E(01), "transition", "new", "reported",
-				     MS(1000), NODE_ST, STREET,
-				     "2024-05-01T08:00:00Z", {NULL}};
+	static const struct ev ev = {
+	    E(01),    "transition", "new",  "reported",
+	    MS(1000), NODE_ST,      STREET, "2024-05-01T08:00:00Z",
+	    {NULL}};
 	struct rep r;
 	char buf[64];
 
@@ -590,7 +708,7 @@ test_roles_are_not_checked_when_deriving(void **state)
  */
 static void
 run_concurrent(const struct ev evs[3], int winner, const char *status_want,
-	       int via_merge)
+               int via_merge)
 {
 	int perm[4] = {0, 1, 2, 3}, orders = 0;
 	char want[DERIVED_MAX], got[DERIVED_MAX];
@@ -626,22 +744,64 @@ run_concurrent(const struct ev evs[3], int winner, const char *status_want,
 
 /* The street's clock is 3 ms behind the station's: the verify is later. */
 static const struct ev verify_reject[3] = {
-    {E(01), "transition", "new", "reported", MS(1000), NODE_W, WORKER,
-     "2024-05-01T08:00:00Z", {NULL}},
-    {E(02), "transition", "reported", "verified", MS(5000), NODE_S, STATION,
-     "2024-05-01T09:00:05Z", {NULL}},
-    {E(03), "transition", "reported", "rejected", MS(5003), NODE_ST, STREET,
-     "2024-05-01T09:00:00Z", {NULL}},
+    {E(01),
+     "transition",
+     "new",
+     "reported",
+     MS(1000),
+     NODE_W,
+     WORKER,
+     "2024-05-01T08:00:00Z",
+     {NULL}},
+    {E(02),
+     "transition",
+     "reported",
+     "verified",
+     MS(5000),
+     NODE_S,
+     STATION,
+     "2024-05-01T09:00:05Z",
+     {NULL}},
+    {E(03),
+     "transition",
+     "reported",
+     "rejected",
+     MS(5003),
+     NODE_ST,
+     STREET,
+     "2024-05-01T09:00:00Z",
+     {NULL}},
 };
 
 /* The same hlc on both: the smaller node, the street's, comes first. */
 static const struct ev verify_reject_tie[3] = {
-    {E(01), "transition", "new", "reported", MS(1000), NODE_W, WORKER,
-     "2024-05-01T08:00:00Z", {NULL}},
-    {E(02), "transition", "reported", "verified", MS(5000), "00000000000000f2",
-     STATION, "2024-05-01T09:00:00Z", {NULL}},
-    {E(03), "transition", "reported", "rejected", MS(5000), "00000000000000f1",
-     STREET, "2024-05-01T09:00:00Z", {NULL}},
+    {E(01),
+     "transition",
+     "new",
+     "reported",
+     MS(1000),
+     NODE_W,
+     WORKER,
+     "2024-05-01T08:00:00Z",
+     {NULL}},
+    {E(02),
+     "transition",
+     "reported",
+     "verified",
+     MS(5000),
+     "00000000000000f2",
+     STATION,
+     "2024-05-01T09:00:00Z",
+     {NULL}},
+    {E(03),
+     "transition",
+     "reported",
+     "rejected",
+     MS(5000),
+     "00000000000000f1",
+     STREET,
+     "2024-05-01T09:00:00Z",
+     {NULL}},
 };
 
 static void
@@ -700,19 +860,60 @@ test_flag_moves_when_an_earlier_event_arrives_late(void **state)
  * brings is the last one everywhere.
  */
 static const struct ev six[6] = {
-    {E(21), "transition", "new", "reported", MS(1000), NODE_W, WORKER,
-     "2024-05-01T08:00:00Z", {NULL}},
-    {E(22), "transition", "reported", "verified", MS(2000), NODE_S, STATION,
-     "2024-05-01T09:00:00Z", {NULL}},
-    {E(23), "transition", "reported", "rejected", MS(2000), NODE_ST, STREET,
-     "2024-05-01T09:00:00Z", {NULL}},
-    {E(24), "plan", NULL, NULL, MS(3000), NODE_S, STATION,
-     "2024-05-01T10:00:00Z", {"关阀并通风", "王伟", NULL, NULL}},
-    {E(25), "transition", "verified", "rectifying", MS(3000), NODE_S, STATION,
+    {E(21),
+     "transition",
+     "new",
+     "reported",
+     MS(1000),
+     NODE_W,
+     WORKER,
+     "2024-05-01T08:00:00Z",
+     {NULL}},
+    {E(22),
+     "transition",
+     "reported",
+     "verified",
+     MS(2000),
+     NODE_S,
+     STATION,
+     "2024-05-01T09:00:00Z",
+     {NULL}},
+    {E(23),
+     "transition",
+     "reported",
+     "rejected",
+     MS(2000),
+     NODE_ST,
+     STREET,
+     "2024-05-01T09:00:00Z",
+     {NULL}},
+    {E(24),
+     "plan",
+     NULL,
+     NULL,
+     MS(3000),
+     NODE_S,
+     STATION,
+     "2024-05-01T10:00:00Z",
+     {"关阀并通风", "王伟", NULL, NULL}},
+    {E(25),
+     "transition",
+     "verified",
+     "rectifying",
+     MS(3000),
+     NODE_S,
+     STATION,
      "2024-05-01T10:00:00Z",
      {"更换燃气软管并加装报警器", "王伟", "2024-05-08T00:00:00Z", "李娜"}},
-    {E(26), "transition", "resolved", "closed", MS(4000), NODE_ST, STREET,
-     "2024-05-02T10:00:00Z", {NULL}},
+    {E(26),
+     "transition",
+     "resolved",
+     "closed",
+     MS(4000),
+     NODE_ST,
+     STREET,
+     "2024-05-02T10:00:00Z",
+     {NULL}},
 };
 
 static void
@@ -757,30 +958,92 @@ static void
 test_plan_events_are_legal_only_when_verified_or_rectifying(void **state)
 {
 	static const char *const p1[NPLAN] = {"关阀并通风", "王伟",
-					      "2024-05-03T00:00:00Z", NULL};
+	                                      "2024-05-03T00:00:00Z", NULL};
 	static const char *const p2[NPLAN] = {"更换软管", "陈芳", NULL, NULL};
 	static const struct ev evs[] = {
-	    {E(30), "plan", NULL, NULL, MS(500), NODE_S, STATION,
-	     "2024-05-01T07:59:00Z", {"too early", NULL, NULL, NULL}},
-	    {E(31), "transition", "new", "reported", MS(1000), NODE_W, WORKER,
-	     "2024-05-01T08:00:00Z", {NULL}},
-	    {E(32), "plan", NULL, NULL, MS(1500), NODE_S, STATION,
-	     "2024-05-01T08:30:00Z", {"still too early", NULL, NULL, NULL}},
-	    {E(33), "transition", "reported", "verified", MS(2000), NODE_S,
-	     STATION, "2024-05-01T09:00:00Z", {NULL}},
-	    {E(34), "plan", NULL, NULL, MS(2500), NODE_S, STATION,
+	    {E(30),
+	     "plan",
+	     NULL,
+	     NULL,
+	     MS(500),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T07:59:00Z",
+	     {"too early", NULL, NULL, NULL}},
+	    {E(31),
+	     "transition",
+	     "new",
+	     "reported",
+	     MS(1000),
+	     NODE_W,
+	     WORKER,
+	     "2024-05-01T08:00:00Z",
+	     {NULL}},
+	    {E(32),
+	     "plan",
+	     NULL,
+	     NULL,
+	     MS(1500),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T08:30:00Z",
+	     {"still too early", NULL, NULL, NULL}},
+	    {E(33),
+	     "transition",
+	     "reported",
+	     "verified",
+	     MS(2000),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T09:00:00Z",
+	     {NULL}},
+	    {E(34),
+	     "plan",
+	     NULL,
+	     NULL,
+	     MS(2500),
+	     NODE_S,
+	     STATION,
 	     "2024-05-01T09:30:00Z",
 	     {"关阀并通风", "王伟", "2024-05-03T00:00:00Z", NULL}},
 	    /* rectifying with no plan fields keeps the plan */
-	    {E(35), "transition", "verified", "rectifying", MS(3000), NODE_S,
-	     STATION, "2024-05-01T10:00:00Z", {NULL}},
+	    {E(35),
+	     "transition",
+	     "verified",
+	     "rectifying",
+	     MS(3000),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T10:00:00Z",
+	     {NULL}},
 	    /* a plan event replaces all four fields, the absent ones too */
-	    {E(36), "plan", NULL, NULL, MS(3500), NODE_S, STATION,
-	     "2024-05-01T10:30:00Z", {"更换软管", "陈芳", NULL, NULL}},
-	    {E(37), "transition", "rectifying", "resolved", MS(4000), NODE_S,
-	     STATION, "2024-05-02T10:00:00Z", {NULL}},
-	    {E(38), "plan", NULL, NULL, MS(4500), NODE_S, STATION,
-	     "2024-05-02T10:30:00Z", {"too late", "x", NULL, NULL}},
+	    {E(36),
+	     "plan",
+	     NULL,
+	     NULL,
+	     MS(3500),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T10:30:00Z",
+	     {"更换软管", "陈芳", NULL, NULL}},
+	    {E(37),
+	     "transition",
+	     "rectifying",
+	     "resolved",
+	     MS(4000),
+	     NODE_S,
+	     STATION,
+	     "2024-05-02T10:00:00Z",
+	     {NULL}},
+	    {E(38),
+	     "plan",
+	     NULL,
+	     NULL,
+	     MS(4500),
+	     NODE_S,
+	     STATION,
+	     "2024-05-02T10:30:00Z",
+	     {"too late", "x", NULL, NULL}},
 	};
 	static const int want_flag[] = {1, 0, 1, 0, 0, 0, 0, 0, 1};
 	struct rep r;
@@ -810,17 +1073,52 @@ static void
 test_notes_never_conflict_and_change_nothing(void **state)
 {
 	static const struct ev evs[] = {
-	    {E(40), "note", NULL, NULL, MS(500), NODE_W, WORKER,
-	     "2024-05-01T07:59:00Z", {NULL}},
-	    {E(41), "transition", "new", "reported", MS(1000), NODE_W, WORKER,
-	     "2024-05-01T08:00:00Z", {NULL}},
-	    {E(42), "note", NULL, NULL, MS(1500), NODE_S, STATION,
-	     "2024-05-01T08:30:00Z", {NULL}},
-	    {E(43), "transition", "reported", "rejected", MS(2000), NODE_ST,
-	     STREET, "2024-05-01T09:00:00Z", {NULL}},
+	    {E(40),
+	     "note",
+	     NULL,
+	     NULL,
+	     MS(500),
+	     NODE_W,
+	     WORKER,
+	     "2024-05-01T07:59:00Z",
+	     {NULL}},
+	    {E(41),
+	     "transition",
+	     "new",
+	     "reported",
+	     MS(1000),
+	     NODE_W,
+	     WORKER,
+	     "2024-05-01T08:00:00Z",
+	     {NULL}},
+	    {E(42),
+	     "note",
+	     NULL,
+	     NULL,
+	     MS(1500),
+	     NODE_S,
+	     STATION,
+	     "2024-05-01T08:30:00Z",
+	     {NULL}},
+	    {E(43),
+	     "transition",
+	     "reported",
+	     "rejected",
+	     MS(2000),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-01T09:00:00Z",
+	     {NULL}},
 	    /* a note that carries from/to and plan fields is still a note */
-	    {E(44), "note", "closed", "reported", MS(2500), NODE_ST, STREET,
-	     "2024-05-01T09:30:00Z", {"ignored", NULL, NULL, NULL}},
+	    {E(44),
+	     "note",
+	     "closed",
+	     "reported",
+	     MS(2500),
+	     NODE_ST,
+	     STREET,
+	     "2024-05-01T09:30:00Z",
+	     {"ignored", NULL, NULL, NULL}},
 	};
 	struct rep r;
 
@@ -923,16 +1221,26 @@ test_hazards_are_derived_apart(void **state)
 	deliver_hazard(&r, HAZ2);
 	deliver(&r, HAZ, &life[0]);
 	deliver(&r, HAZ, &life[1]);
-	/* HAZ2's only event is a verify: illegal for a hazard never reported. */
-	deliver(&r, HAZ2, &(struct ev){E(50), "transition", "reported",
-				      "verified", MS(1500), NODE_S, STATION,
-				      "2024-05-01T08:30:00Z", {NULL}});
+	/* HAZ2's only event is a verify: illegal for a hazard never reported.
+	 */
+	deliver(&r, HAZ2,
+	        &(struct ev){E(50),
+	                     "transition",
+	                     "reported",
+	                     "verified",
+	                     MS(1500),
+	                     NODE_S,
+	                     STATION,
+	                     "2024-05-01T08:30:00Z",
+	                     {NULL}});
 	assert_string_equal(status(&r, HAZ), "verified");
 	assert_string_equal(status(&r, HAZ2), "new");
 	assert_true(flagged(&r, E(50)));
-	assert_string_equal(query(&r, "SELECT conflicts FROM hazards"
-				      " WHERE id = ?1", HAZ2, buf, sizeof buf),
-			    "1");
+	assert_string_equal(query(&r,
+	                          "SELECT conflicts FROM hazards"
+	                          " WHERE id = ?1",
+	                          HAZ2, buf, sizeof buf),
+	                    "1");
 	assert_int_equal(conflicts(&r), 0);
 	assert_string_equal(column(&r, "reporter", buf, sizeof buf), WORKER);
 	rep_close(&r);
@@ -982,31 +1290,33 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
-		test_lifecycle_derives_each_status_reporter_plan_and_resolved_at),
+	        test_lifecycle_derives_each_status_reporter_plan_and_resolved_at),
 	    cmocka_unit_test(
-		test_fixed_on_the_spot_is_resolved_then_closed_by_the_street),
+	        test_fixed_on_the_spot_is_resolved_then_closed_by_the_street),
 	    cmocka_unit_test(
-		test_reopen_from_resolved_or_closed_clears_resolved_at),
+	        test_reopen_from_resolved_or_closed_clears_resolved_at),
 	    cmocka_unit_test(
-		test_event_from_another_state_is_flagged_and_leaves_the_status),
+	        test_event_from_another_state_is_flagged_and_leaves_the_status),
 	    cmocka_unit_test(test_roles_are_not_checked_when_deriving),
 	    cmocka_unit_test(
-		test_concurrent_verify_and_reject_converge_on_the_earlier),
+	        test_concurrent_verify_and_reject_converge_on_the_earlier),
 	    cmocka_unit_test(
-		test_concurrent_verify_and_reject_tie_on_hlc_is_broken_by_node),
-	    cmocka_unit_test(test_flag_moves_when_an_earlier_event_arrives_late),
+	        test_concurrent_verify_and_reject_tie_on_hlc_is_broken_by_node),
+	    cmocka_unit_test(
+	        test_flag_moves_when_an_earlier_event_arrives_late),
 	    cmocka_unit_test(test_six_events_in_every_order_derive_the_same),
 	    cmocka_unit_test(
-		test_plan_events_are_legal_only_when_verified_or_rectifying),
+	        test_plan_events_are_legal_only_when_verified_or_rectifying),
 	    cmocka_unit_test(test_notes_never_conflict_and_change_nothing),
 	    cmocka_unit_test(
-		test_hazard_row_arriving_after_its_events_is_derived_on_insert),
-	    cmocka_unit_test(test_derive_twice_gives_the_same_and_writes_nothing),
+	        test_hazard_row_arriving_after_its_events_is_derived_on_insert),
+	    cmocka_unit_test(
+	        test_derive_twice_gives_the_same_and_writes_nothing),
 	    cmocka_unit_test(test_derive_of_an_unknown_hazard_is_not_an_error),
 	    cmocka_unit_test(test_hazards_are_derived_apart),
 	    cmocka_unit_test(test_merge_derives_the_lifecycle_from_change_json),
 	    cmocka_unit_test(
-		test_merge_converges_concurrent_verify_and_reject_in_every_order),
+	        test_merge_converges_concurrent_verify_and_reject_in_every_order),
 	    cmocka_unit_test(test_merge_and_plain_replay_derive_the_same),
 	};
 

@@ -47,8 +47,8 @@ test_hlc_stays_monotonic_when_wall_clock_steps_back(void **state)
 		s = hlc_now(&h, wall);
 		if (s <= prev)
 			fail_msg("call %d: stamp %llx after %llx (wall %lld)",
-				 i, (unsigned long long)s,
-				 (unsigned long long)prev, (long long)wall);
+			         i, (unsigned long long)s,
+			         (unsigned long long)prev, (long long)wall);
 		assert_true(hlc_ms(s) >= wall || hlc_ms(s) >= hlc_ms(prev));
 		prev = s;
 	}
@@ -97,8 +97,8 @@ test_hlc_counter_overflow_within_one_ms_stays_monotonic(void **state)
 		s = hlc_now(&h, T0);
 		if (s <= prev)
 			fail_msg("call %d: %llx after %llx", i,
-				 (unsigned long long)s,
-				 (unsigned long long)prev);
+			         (unsigned long long)s,
+			         (unsigned long long)prev);
 		prev = s;
 	}
 	/* 65,536 stamps fit in T0; the rest ran ahead into T0 + 1. */
@@ -146,7 +146,7 @@ test_hlc_recv_never_moves_the_clock_back(void **state)
 	(void)state;
 	mine = hlc_now(&h, T0);
 	assert_int_equal(hlc_recv(&h, (uint64_t)(T0 - 1000) << 16, T0, 1000),
-			 GK_OK);
+	                 GK_OK);
 	assert_int_equal(h.last, mine);
 	assert_true(hlc_now(&h, T0) > mine);
 }
@@ -170,7 +170,7 @@ test_hlc_recv_refuses_a_stamp_beyond_max_skew_and_leaves_clock(void **state)
 	/* a skew of 0: nothing ahead of our own millisecond */
 	h.last = mine;
 	assert_int_equal(hlc_recv(&h, (uint64_t)(T0 + 1) << 16, T0, 0),
-			 GK_E_SKEW);
+	                 GK_E_SKEW);
 	assert_int_equal(hlc_recv(&h, (uint64_t)T0 << 16 | 9, T0, 0), GK_OK);
 }
 
@@ -200,7 +200,8 @@ test_hlc_recv_with_a_huge_max_skew_adopts_any_storable_stamp(void **state)
 	assert_int_equal(hlc_recv(&h, far + 1, INT64_MAX, 1), GK_OK);
 	assert_int_equal(h.last, far + 1);
 	/* past 2^63 a stamp cannot be stored as SQLite's signed integer */
-	assert_int_equal(hlc_recv(&h, (UINT64_C(1) << 63) | 5, T0, -1), GK_E_HLC);
+	assert_int_equal(hlc_recv(&h, (UINT64_C(1) << 63) | 5, T0, -1),
+	                 GK_E_HLC);
 	assert_int_equal(h.last, far + 1);
 }
 
@@ -219,9 +220,13 @@ random64(struct gk_testenv *t)
 static void
 test_hlc_format_and_parse_round_trip(void **state)
 {
-	static const uint64_t edges[] = {0, 1, 0xffff, 0x10000,
-					 UINT64_MAX, UINT64_MAX - 1,
-					 UINT64_C(0x0123456789abcdef)};
+	static const uint64_t edges[] = {0,
+	                                 1,
+	                                 0xffff,
+	                                 0x10000,
+	                                 UINT64_MAX,
+	                                 UINT64_MAX - 1,
+	                                 UINT64_C(0x0123456789abcdef)};
 	struct gk_testenv t;
 	char buf[GK_HLC_LEN + 1];
 	uint64_t v, back;
@@ -276,8 +281,7 @@ test_hlc_text_sorts_like_the_numbers(void **state)
 		hlc_format(y, b);
 		if (sign(strcmp(a, b)) != sign((x > y) - (x < y)))
 			fail_msg("%s vs %s sorts unlike %llx vs %llx", a, b,
-				 (unsigned long long)x,
-				 (unsigned long long)y);
+			         (unsigned long long)x, (unsigned long long)y);
 	}
 }
 
@@ -291,7 +295,7 @@ static const struct {
     {"0123456789abcde", 15},   /* short */
     {"0123456789abcdef0", 17}, /* long */
     {"", 0},
-    {"0123456789abcdeg", 16},  /* not hex */
+    {"0123456789abcdeg", 16}, /* not hex */
     {"0x23456789abcdef", 16},
     {" 123456789abcdef", 16},
     {"-123456789abcdef", 16},
@@ -308,7 +312,7 @@ test_hlc_parse_refuses_all_but_16_lowercase_hex_digits(void **state)
 	for (size_t i = 0; i < sizeof bad_hex / sizeof bad_hex[0]; i++) {
 		if (hlc_parse(bad_hex[i].s, bad_hex[i].len, &v) != GK_E_HLC)
 			fail_msg("hlc_parse took \"%.*s\"", (int)bad_hex[i].len,
-				 bad_hex[i].s);
+			         bad_hex[i].s);
 		assert_int_equal(v, 42); /* untouched on failure */
 	}
 	assert_int_equal(hlc_parse(NULL, 16, &v), GK_E_HLC);
@@ -323,7 +327,7 @@ test_node_parse_refuses_all_but_16_lowercase_hex_digits(void **state)
 	for (size_t i = 0; i < sizeof bad_hex / sizeof bad_hex[0]; i++) {
 		if (node_parse(bad_hex[i].s, bad_hex[i].len, &v) != GK_E_NODE)
 			fail_msg("node_parse took \"%.*s\"",
-				 (int)bad_hex[i].len, bad_hex[i].s);
+			         (int)bad_hex[i].len, bad_hex[i].s);
 		assert_int_equal(v, 42);
 	}
 }
@@ -495,9 +499,9 @@ test_uuid_valid_refuses_other_forms(void **state)
 	static const char *const bad[] = {
 	    "0193A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B", /* uppercase */
 	    "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5B",
-	    "0193a1b2c3d47e5f8a9b0c1d2e3f4a5b",	    /* no dashes */
-	    "0193a1b2-c3d47e5f-8a9b-0c1d2e3f4a5b-", /* dash moved */
-	    "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5",  /* short */
+	    "0193a1b2c3d47e5f8a9b0c1d2e3f4a5b",      /* no dashes */
+	    "0193a1b2-c3d47e5f-8a9b-0c1d2e3f4a5b-",  /* dash moved */
+	    "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5",   /* short */
 	    "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b0", /* long */
 	    "{0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b}",
 	    "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g", /* not hex */
@@ -519,38 +523,38 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
-		test_hlc_stays_monotonic_when_wall_clock_steps_back),
+	        test_hlc_stays_monotonic_when_wall_clock_steps_back),
 	    cmocka_unit_test(
-		test_hlc_follows_the_wall_clock_when_it_moves_forward),
+	        test_hlc_follows_the_wall_clock_when_it_moves_forward),
 	    cmocka_unit_test(
-		test_hlc_catches_up_with_the_wall_clock_after_a_step_back),
+	        test_hlc_catches_up_with_the_wall_clock_after_a_step_back),
 	    cmocka_unit_test(
-		test_hlc_counter_overflow_within_one_ms_stays_monotonic),
+	        test_hlc_counter_overflow_within_one_ms_stays_monotonic),
 	    cmocka_unit_test(test_hlc_counts_a_wall_clock_before_1970_as_zero),
 	    cmocka_unit_test(
-		test_hlc_recv_adopts_a_stamp_so_the_next_local_sorts_after),
+	        test_hlc_recv_adopts_a_stamp_so_the_next_local_sorts_after),
 	    cmocka_unit_test(test_hlc_recv_never_moves_the_clock_back),
 	    cmocka_unit_test(
-		test_hlc_recv_refuses_a_stamp_beyond_max_skew_and_leaves_clock),
+	        test_hlc_recv_refuses_a_stamp_beyond_max_skew_and_leaves_clock),
 	    cmocka_unit_test(
-		test_hlc_recv_with_negative_max_skew_adopts_anything),
+	        test_hlc_recv_with_negative_max_skew_adopts_anything),
 	    cmocka_unit_test(
-		test_hlc_recv_with_a_huge_max_skew_adopts_any_storable_stamp),
+	        test_hlc_recv_with_a_huge_max_skew_adopts_any_storable_stamp),
 	    cmocka_unit_test(test_hlc_format_and_parse_round_trip),
 	    cmocka_unit_test(test_hlc_text_sorts_like_the_numbers),
 	    cmocka_unit_test(
-		test_hlc_parse_refuses_all_but_16_lowercase_hex_digits),
+	        test_hlc_parse_refuses_all_but_16_lowercase_hex_digits),
 	    cmocka_unit_test(
-		test_node_parse_refuses_all_but_16_lowercase_hex_digits),
+	        test_node_parse_refuses_all_but_16_lowercase_hex_digits),
 	    cmocka_unit_test(test_node_new_is_never_zero),
 	    cmocka_unit_test(test_uuid_v7_is_well_formed),
 	    cmocka_unit_test(
-		test_uuid_v7_is_time_ordered_for_an_increasing_clock),
+	        test_uuid_v7_is_time_ordered_for_an_increasing_clock),
 	    cmocka_unit_test(
-		test_uuid_v7_ids_are_distinct_within_one_millisecond),
+	        test_uuid_v7_ids_are_distinct_within_one_millisecond),
 	    cmocka_unit_test(test_uuid_v7_is_deterministic_from_the_same_seed),
 	    cmocka_unit_test(
-		test_uuid_valid_takes_canonical_lowercase_of_any_version),
+	        test_uuid_valid_takes_canonical_lowercase_of_any_version),
 	    cmocka_unit_test(test_uuid_valid_refuses_other_forms),
 	};
 

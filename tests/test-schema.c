@@ -42,12 +42,13 @@ test_every_record_table_has_the_columns_of_its_model(void **state)
 		int col = 0;
 
 		assert_int_equal(t->index, i);
-		snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s')",
-			 t->name);
+		snprintf(sql, sizeof sql,
+		         "SELECT name FROM pragma_table_info('%s')", t->name);
 		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
-				 SQLITE_OK);
+		                 SQLITE_OK);
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *name = (const char *)sqlite3_column_text(st, 0);
+			const char *name =
+			    (const char *)sqlite3_column_text(st, 0);
 			const char *want;
 			if (col == 0)
 				want = "id";
@@ -56,19 +57,20 @@ test_every_record_table_has_the_columns_of_its_model(void **state)
 			else if (t->kind == GK_MUTABLE && col == t->nfields + 1)
 				want = "_stamps";
 			else if (t->kind == GK_APPEND && col <= t->nfields + 3)
-				want = (const char *[]){"author", "hlc",
-							"node"}[col - t->nfields - 1];
+				want = (const char *[]){
+				    "author", "hlc",
+				    "node"}[col - t->nfields - 1];
 			else
 				want = NULL; /* derived columns may follow */
 			if (want != NULL && strcmp(name, want) != 0)
-				fail_msg("%s column %d is %s, model says %s", t->name,
-					 col, name, want);
+				fail_msg("%s column %d is %s, model says %s",
+				         t->name, col, name, want);
 			col++;
 		}
 		sqlite3_finalize(st);
 		if (col < t->nfields + (t->kind == GK_MUTABLE ? 2 : 4))
 			fail_msg("%s has %d columns, model needs more", t->name,
-				 col);
+			         col);
 		assert_true(t->nfields <= GK_MAX_FIELDS);
 	}
 	db_close(db);
@@ -81,16 +83,18 @@ test_a_new_database_holds_the_latest_versions(void **state)
 
 	(void)state;
 	assert_true(schema_latest("records") >= 1);
-	assert_int_equal(schema_version(db, "records"), schema_latest("records"));
+	assert_int_equal(schema_version(db, "records"),
+	                 schema_latest("records"));
 	assert_int_equal(schema_version(db, "client"), schema_latest("client"));
 	assert_int_equal(schema_version(db, "server"), 0);
+	assert_int_equal(tu_int(db,
+	                        "SELECT count(*) FROM sqlite_schema "
+	                        "WHERE name IN ('outbox', 'rejected_changes', "
+	                        "'client_meta')"),
+	                 3);
 	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema "
-				    "WHERE name IN ('outbox', 'rejected_changes', "
-				    "'client_meta')"),
-			 3);
-	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema "
-				    "WHERE name IN ('changes', 'sessions')"),
-			 0);
+	                            "WHERE name IN ('changes', 'sessions')"),
+	                 0);
 	db_close(db);
 }
 
@@ -103,13 +107,13 @@ test_server_database_has_server_tables_and_no_client_ones(void **state)
 	(void)state;
 	assert_int_equal(schema_migrate(db, GK_SIDE_SERVER, &err), GK_OK);
 	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema WHERE "
-				    "name IN ('changes', 'change_scopes', "
-				    "'sessions', 'credentials', "
-				    "'login_failures', 'server_meta')"),
-			 6);
+	                            "name IN ('changes', 'change_scopes', "
+	                            "'sessions', 'credentials', "
+	                            "'login_failures', 'server_meta')"),
+	                 6);
 	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema "
-				    "WHERE name = 'outbox'"),
-			 0);
+	                            "WHERE name = 'outbox'"),
+	                 0);
 	/* and a server database is not opened as a replica */
 	assert_int_equal(schema_migrate(db, GK_SIDE_CLIENT, &err), GK_E_USAGE);
 	db_close(db);
@@ -125,7 +129,7 @@ test_migrating_twice_changes_nothing(void **state)
 	(void)state;
 	assert_int_equal(schema_migrate(db, GK_SIDE_CLIENT, &err), GK_OK);
 	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema"),
-			 before);
+	                 before);
 	db_close(db);
 }
 
@@ -139,11 +143,11 @@ test_a_newer_database_is_refused_and_left_untouched(void **state)
 
 	(void)state;
 	snprintf(sql, sizeof sql,
-		 "UPDATE schema_version SET version=%d WHERE track='records'",
-		 newer);
+	         "UPDATE schema_version SET version=%d WHERE track='records'",
+	         newer);
 	assert_int_equal(db_exec(db, sql, &err), GK_OK);
 	assert_int_equal(schema_migrate(db, GK_SIDE_CLIENT, &err),
-			 GK_E_SCHEMA_NEWER);
+	                 GK_E_SCHEMA_NEWER);
 	assert_non_null(strstr(err.msg, "newer"));
 	assert_int_equal(schema_version(db, "records"), newer);
 	assert_true(sqlite3_get_autocommit(db)); /* no transaction left open */
@@ -160,18 +164,19 @@ test_an_older_database_is_migrated_forward(void **state)
 	/* A database holding only the shared records, as a replica made by an
 	 * older binary that had no client tables would. */
 	assert_int_equal(schema_migrate(db, GK_SIDE_CLIENT, &err), GK_OK);
-	assert_int_equal(db_exec(db,
-				 "DROP TABLE outbox; DROP TABLE rejected_changes; "
-				 "DROP TABLE client_meta; "
-				 "DELETE FROM schema_version WHERE track='client'",
-				 &err),
-			 GK_OK);
+	assert_int_equal(
+	    db_exec(db,
+	            "DROP TABLE outbox; DROP TABLE rejected_changes; "
+	            "DROP TABLE client_meta; "
+	            "DELETE FROM schema_version WHERE track='client'",
+	            &err),
+	    GK_OK);
 	assert_int_equal(schema_version(db, "client"), 0);
 	assert_int_equal(schema_migrate(db, GK_SIDE_CLIENT, &err), GK_OK);
 	assert_int_equal(schema_version(db, "client"), schema_latest("client"));
 	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema "
-				    "WHERE name='outbox'"),
-			 1);
+	                            "WHERE name='outbox'"),
+	                 1);
 	db_close(db);
 }
 
@@ -185,13 +190,13 @@ test_a_failing_migration_leaves_the_old_schema_whole(void **state)
 	/* A table in the way makes the client migration fail half-way, after
 	 * the records migration ran in the same transaction. */
 	assert_int_equal(db_exec(db, "CREATE TABLE rejected_changes(x)", &err),
-			 GK_OK);
+	                 GK_OK);
 	assert_int_equal(schema_migrate(db, GK_SIDE_CLIENT, &err), GK_E_DB);
 	assert_non_null(strstr(err.msg, "0001-client.sql"));
 	assert_int_equal(tu_int(db, "SELECT count(*) FROM sqlite_schema "
-				    "WHERE name IN ('hazards', 'outbox', "
-				    "'schema_version')"),
-			 0);
+	                            "WHERE name IN ('hazards', 'outbox', "
+	                            "'schema_version')"),
+	                 0);
 	assert_true(sqlite3_get_autocommit(db));
 	db_close(db);
 }
@@ -219,12 +224,13 @@ test_the_version_survives_reopening_a_file(void **state)
 		char mode[16];
 		tu_text(db, "PRAGMA journal_mode", mode, sizeof mode);
 		assert_string_equal(mode, "wal");
-		assert_int_equal(tu_int(db, "PRAGMA synchronous"), 2); /* FULL */
+		assert_int_equal(tu_int(db, "PRAGMA synchronous"),
+		                 2); /* FULL */
 	}
 	assert_int_equal(db_check(db, 1, &err), GK_OK);
 	db_close(db);
-	assert_int_equal(db_open("/nonexistent/dir/x.db", 0, &db, &err) != GK_OK,
-			 1);
+	assert_int_equal(
+	    db_open("/nonexistent/dir/x.db", 0, &db, &err) != GK_OK, 1);
 	unlink(file);
 	snprintf(file + strlen(file), 8, "-wal");
 	unlink(file);
@@ -237,14 +243,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_record_table_has_the_columns_of_its_model),
+	    cmocka_unit_test(
+	        test_every_record_table_has_the_columns_of_its_model),
 	    cmocka_unit_test(test_a_new_database_holds_the_latest_versions),
 	    cmocka_unit_test(
-		test_server_database_has_server_tables_and_no_client_ones),
+	        test_server_database_has_server_tables_and_no_client_ones),
 	    cmocka_unit_test(test_migrating_twice_changes_nothing),
-	    cmocka_unit_test(test_a_newer_database_is_refused_and_left_untouched),
+	    cmocka_unit_test(
+	        test_a_newer_database_is_refused_and_left_untouched),
 	    cmocka_unit_test(test_an_older_database_is_migrated_forward),
-	    cmocka_unit_test(test_a_failing_migration_leaves_the_old_schema_whole),
+	    cmocka_unit_test(
+	        test_a_failing_migration_leaves_the_old_schema_whole),
 	    cmocka_unit_test(test_the_version_survives_reopening_a_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,10 +28,10 @@ assert_time(const char *s, int want_rc, int64_t want_ms)
 
 	if (rc != want_rc)
 		fail_msg("text_time_parse(\"%s\") gave %s, want %s", s,
-			 gk_code_name(rc), gk_code_name(want_rc));
+		         gk_code_name(rc), gk_code_name(want_rc));
 	if (rc == GK_OK && ms != want_ms)
 		fail_msg("text_time_parse(\"%s\") gave %lld ms, want %lld", s,
-			 (long long)ms, (long long)want_ms);
+		         (long long)ms, (long long)want_ms);
 }
 
 static void
@@ -42,10 +42,10 @@ assert_date(const char *s, int want_rc, int64_t want_days)
 
 	if (rc != want_rc)
 		fail_msg("text_date_parse(\"%s\") gave %s, want %s", s,
-			 gk_code_name(rc), gk_code_name(want_rc));
+		         gk_code_name(rc), gk_code_name(want_rc));
 	if (rc == GK_OK && days != want_days)
 		fail_msg("text_date_parse(\"%s\") gave day %lld, want %lld", s,
-			 (long long)days, (long long)want_days);
+		         (long long)days, (long long)want_days);
 }
 
 /* ---- text_check: what is accepted -------------------------------------- */
@@ -56,7 +56,7 @@ test_text_accepts_plain_ascii(void **state)
 	(void)state;
 	assert_int_equal(CHECK("Gas smell at No. 12, stairwell B", 0), GK_OK);
 	assert_int_equal(CHECK(" !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~", 0),
-			 GK_OK);
+	                 GK_OK);
 	assert_int_equal(CHECK("", 0), GK_OK);
 }
 
@@ -66,8 +66,9 @@ test_text_accepts_chinese(void **state)
 	(void)state;
 	assert_int_equal(CHECK("幸福街道 隐患", 0), GK_OK);
 	assert_int_equal(CHECK("一点一案：消防通道堵塞，"
-			       "限期三日整改。", 0),
-			 GK_OK);
+	                       "限期三日整改。",
+	                       0),
+	                 GK_OK);
 }
 
 static void
@@ -85,8 +86,8 @@ static void
 test_text_accepts_the_first_code_points_past_each_boundary(void **state)
 {
 	(void)state;
-	assert_int_equal(CHECK("\xc2\xa0", 0), GK_OK);	   /* U+00A0 */
-	assert_int_equal(CHECK("\xdf\xbf", 0), GK_OK);	   /* U+07FF */
+	assert_int_equal(CHECK("\xc2\xa0", 0), GK_OK);     /* U+00A0 */
+	assert_int_equal(CHECK("\xdf\xbf", 0), GK_OK);     /* U+07FF */
 	assert_int_equal(CHECK("\xe0\xa0\x80", 0), GK_OK); /* U+0800 */
 	assert_int_equal(CHECK("\xed\x9f\xbf", 0), GK_OK); /* U+D7FF */
 	assert_int_equal(CHECK("\xee\x80\x80", 0), GK_OK); /* U+E000 */
@@ -128,7 +129,10 @@ static void
 test_text_refuses_a_sequence_cut_short_by_another_character(void **state)
 {
 	(void)state;
-	assert_int_equal(CHECK("\xe9\x9a" "a", 0), GK_E_UTF8);
+	assert_int_equal(CHECK("\xe9\x9a"
+	                       "a",
+	                       0),
+	                 GK_E_UTF8);
 	assert_int_equal(CHECK("\xf0\x9f\x98\xc3\xa9", 0), GK_E_UTF8);
 }
 
@@ -145,8 +149,8 @@ static void
 test_text_refuses_overlong_three_and_four_byte_forms(void **state)
 {
 	(void)state;
-	assert_int_equal(CHECK("\xe0\x80\xaf", 0), GK_E_UTF8);	   /* '/' */
-	assert_int_equal(CHECK("\xe0\x9f\xbf", 0), GK_E_UTF8);	   /* U+07FF */
+	assert_int_equal(CHECK("\xe0\x80\xaf", 0), GK_E_UTF8);     /* '/' */
+	assert_int_equal(CHECK("\xe0\x9f\xbf", 0), GK_E_UTF8);     /* U+07FF */
 	assert_int_equal(CHECK("\xf0\x80\x80\xaf", 0), GK_E_UTF8); /* '/' */
 	assert_int_equal(CHECK("\xf0\x8f\xbf\xbf", 0), GK_E_UTF8); /* U+FFFF */
 }
@@ -208,8 +212,14 @@ test_text_refuses_c1_controls(void **state)
 {
 	(void)state;
 	assert_int_equal(CHECK("\xc2\x85", 0), GK_E_CONTROL); /* NEL */
-	assert_int_equal(CHECK("\xc2\x9b" "2J", 0), GK_E_CONTROL); /* CSI */
-	assert_int_equal(CHECK("\xc2\x9b" "2J", 1), GK_E_CONTROL);
+	assert_int_equal(CHECK("\xc2\x9b"
+	                       "2J",
+	                       0),
+	                 GK_E_CONTROL); /* CSI */
+	assert_int_equal(CHECK("\xc2\x9b"
+	                       "2J",
+	                       1),
+	                 GK_E_CONTROL);
 	assert_int_equal(CHECK("\xc2\x80", 0), GK_E_CONTROL); /* first */
 	assert_int_equal(CHECK("\xc2\x9f", 0), GK_E_CONTROL); /* last */
 }
@@ -265,7 +275,7 @@ static void
 test_time_parse_refuses_anything_but_the_one_utc_form(void **state)
 {
 	(void)state;
-	assert_time("2026-01-01T08:00:00", GK_E_TIME, 0);	    /* no Z */
+	assert_time("2026-01-01T08:00:00", GK_E_TIME, 0); /* no Z */
 	assert_time("2026-01-01T08:00:00+08:00", GK_E_TIME, 0);
 	assert_time("2026-01-01T08:00:00.000+08:00", GK_E_TIME, 0);
 	assert_time("2026-01-01T08:00:00+0800", GK_E_TIME, 0); /* len 24 */
@@ -281,7 +291,7 @@ test_time_parse_refuses_anything_but_the_one_utc_form(void **state)
 	assert_time("2026-01-01", GK_E_TIME, 0);
 	assert_time("", GK_E_TIME, 0);
 	assert_int_equal(text_time_parse("2026-01-01T08:00:00Zjunk", 21, NULL),
-			 GK_E_TIME);
+	                 GK_E_TIME);
 }
 
 static void
@@ -323,11 +333,10 @@ assert_round_trip(int64_t ms)
 	text_time_format(ms, buf);
 	if (text_time_parse(buf, strlen(buf), &back) != GK_OK || back != ms)
 		fail_msg("%lld formats as \"%s\", which parses as %lld",
-			 (long long)ms, buf, (long long)back);
-	if (text_date_parse(buf, 10, &days) != GK_OK ||
-	    days != ms / 86400000)
-		fail_msg("\"%s\" has day %lld, want %lld", buf,
-			 (long long)days, (long long)(ms / 86400000));
+		         (long long)ms, buf, (long long)back);
+	if (text_date_parse(buf, 10, &days) != GK_OK || days != ms / 86400000)
+		fail_msg("\"%s\" has day %lld, want %lld", buf, (long long)days,
+		         (long long)(ms / 86400000));
 }
 
 static void
@@ -390,13 +399,13 @@ test_time_round_trips_through_format_for_random_times(void **state)
 
 	(void)state;
 	gk_testenv_init(&t, 20260314, 0);
-	assert_round_trip(946684799000LL);	  /* before 2000 */
-	assert_round_trip(946684800000LL);	  /* 2000 itself */
-	assert_round_trip(4102444800000LL);	  /* 2100-01-01 */
+	assert_round_trip(946684799000LL);    /* before 2000 */
+	assert_round_trip(946684800000LL);    /* 2000 itself */
+	assert_round_trip(4102444800000LL);   /* 2100-01-01 */
 	assert_round_trip(253402300799999LL); /* the last one */
 	for (int i = 0; i < 100000; i++)
-		assert_round_trip((int64_t)gk_testenv_below(&t,
-							   253402300800000ULL));
+		assert_round_trip(
+		    (int64_t)gk_testenv_below(&t, 253402300800000ULL));
 }
 
 int
@@ -406,17 +415,17 @@ main(void)
 	    cmocka_unit_test(test_text_accepts_plain_ascii),
 	    cmocka_unit_test(test_text_accepts_chinese),
 	    cmocka_unit_test(
-		test_text_accepts_four_byte_emoji_and_the_last_code_point),
+	        test_text_accepts_four_byte_emoji_and_the_last_code_point),
 	    cmocka_unit_test(
-		test_text_accepts_the_first_code_points_past_each_boundary),
+	        test_text_accepts_the_first_code_points_past_each_boundary),
 	    cmocka_unit_test(test_text_reads_only_len_bytes),
 	    cmocka_unit_test(test_text_refuses_a_lone_continuation_byte),
 	    cmocka_unit_test(test_text_refuses_a_sequence_truncated_at_the_end),
 	    cmocka_unit_test(
-		test_text_refuses_a_sequence_cut_short_by_another_character),
+	        test_text_refuses_a_sequence_cut_short_by_another_character),
 	    cmocka_unit_test(test_text_refuses_overlong_two_byte_forms),
 	    cmocka_unit_test(
-		test_text_refuses_overlong_three_and_four_byte_forms),
+	        test_text_refuses_overlong_three_and_four_byte_forms),
 	    cmocka_unit_test(test_text_refuses_surrogates_encoded_in_utf8),
 	    cmocka_unit_test(test_text_refuses_code_points_past_u10ffff),
 	    cmocka_unit_test(test_text_refuses_bytes_that_never_appear_in_utf8),
@@ -425,21 +434,21 @@ main(void)
 	    cmocka_unit_test(test_text_refuses_c1_controls),
 	    cmocka_unit_test(test_text_allows_newline_and_tab_only_when_asked),
 	    cmocka_unit_test(
-		test_time_parse_accepts_utc_seconds_and_milliseconds),
+	        test_time_parse_accepts_utc_seconds_and_milliseconds),
 	    cmocka_unit_test(
-		test_time_parse_refuses_days_the_calendar_does_not_have),
+	        test_time_parse_refuses_days_the_calendar_does_not_have),
 	    cmocka_unit_test(test_time_parse_refuses_times_of_day_out_of_range),
 	    cmocka_unit_test(
-		test_time_parse_refuses_anything_but_the_one_utc_form),
+	        test_time_parse_refuses_anything_but_the_one_utc_form),
 	    cmocka_unit_test(test_date_parse_accepts_real_dates),
 	    cmocka_unit_test(test_date_parse_refuses_bad_dates_and_other_forms),
 	    cmocka_unit_test(test_time_format_writes_the_one_utc_form),
 	    cmocka_unit_test(test_time_format_keeps_milliseconds),
 	    cmocka_unit_test(test_time_format_never_overflows_its_buffer),
 	    cmocka_unit_test(
-		test_time_round_trips_through_format_on_every_day_1970_to_2200),
+	        test_time_round_trips_through_format_on_every_day_1970_to_2200),
 	    cmocka_unit_test(
-		test_time_round_trips_through_format_for_random_times),
+	        test_time_round_trips_through_format_for_random_times),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,7 +32,8 @@
 
 #define CHG_ID "\"id\":\"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\""
 #define ENVELOPE                                                               \
-	"{" CHG_ID ",\"node\":\"8f3a2c1d4e5b6a70\",\"hlc\":\"0193a1b2c3d40001\","
+	"{" CHG_ID                                                             \
+	",\"node\":\"8f3a2c1d4e5b6a70\",\"hlc\":\"0193a1b2c3d40001\","
 #define ROW "\"row\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000b1\""
 
 /* One case of a data file; see the top of this file. */
@@ -93,14 +94,14 @@ code_known(const char *name)
 /* Mark a case (or a new one) as a mistake of the data file. */
 static void
 case_bad(struct suite *s, struct vcase *vc, const char *file, int line,
-	 const char *why)
+         const char *why)
 {
 	char buf[256];
 
 	if (vc == NULL) {
 		vc = case_new(s);
 		snprintf(vc->name, sizeof vc->name, "%s:%d data file", file,
-			 line);
+		         line);
 	}
 	snprintf(buf, sizeof buf, "%s:%d: %s", file, line, why);
 	free(vc->bad);
@@ -130,7 +131,7 @@ case_end(struct suite *s, struct vcase *vc, const char *file, int line)
 
 static void
 case_key(struct suite *s, struct vcase *vc, const char *file, int line,
-	 char *text)
+         char *text)
 {
 	char *val = strchr(text, ':');
 
@@ -150,7 +151,8 @@ case_key(struct suite *s, struct vcase *vc, const char *file, int line,
 		vc->change = xstrdup(val);
 		snprintf(vc->where, sizeof vc->where, "%s:%d", file, line);
 	} else if (strcmp(text, "setup") == 0) {
-		vc->setup = realloc(vc->setup, (vc->nsetup + 1) * sizeof(char *));
+		vc->setup =
+		    realloc(vc->setup, (vc->nsetup + 1) * sizeof(char *));
 		if (vc->setup == NULL)
 			abort();
 		vc->setup[vc->nsetup++] = xstrdup(val);
@@ -187,14 +189,16 @@ load_file(struct suite *s, const char *dir, const char *file)
 		}
 		if (vc == NULL) {
 			vc = case_new(s);
-			snprintf(vc->name, sizeof vc->name, "%s:%d", file, line);
+			snprintf(vc->name, sizeof vc->name, "%s:%d", file,
+			         line);
 		}
 		if (*p == '#') {
-			/* The first comment names the case; TAP knows no '#'. */
+			/* The first comment names the case; TAP knows no '#'.
+			 */
 			size_t n = strlen(vc->name);
 			if (vc->change == NULL && strchr(vc->name, ' ') == NULL)
 				snprintf(vc->name + n, sizeof vc->name - n,
-					 " %s", p + 1 + strspn(p + 1, "# "));
+				         " %s", p + 1 + strspn(p + 1, "# "));
 			continue;
 		}
 		case_key(s, vc, file, line, p);
@@ -266,8 +270,7 @@ echoed(const struct gk_change *c, const char *msg)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(c->fields, k, v)
-	{
+	json_object_foreach (c->fields, k, v) {
 		int i = record_field(c->table, k);
 		const char *s = json_string_value(v);
 
@@ -298,7 +301,7 @@ run_tx(const struct vcase *vc, const struct gk_change *c,
 		change_clear(&sc);
 		if (rc != GK_OK)
 			fail_msg("%s: setup %zu is not valid: %s: %s",
-				 vc->where, i + 1, gk_code_name(rc), serr.msg);
+			         vc->where, i + 1, gk_code_name(rc), serr.msg);
 		tu_apply(db, vc->setup[i]);
 	}
 	assert_int_equal(db_begin(db), GK_OK);
@@ -333,13 +336,13 @@ run_case(void **state)
 	}
 	if (strcmp(gk_code_name(rc), vc->expect) != 0)
 		fail_msg("%s: expected %s, got %s%s%s", vc->where, vc->expect,
-			 gk_code_name(rc), rc ? ": " : "", rc ? err.msg : "");
+		         gk_code_name(rc), rc ? ": " : "", rc ? err.msg : "");
 	if (rc != GK_OK && err.msg[0] == '\0')
 		fail_msg("%s: %s without a message", vc->where,
-			 gk_code_name(rc));
+		         gk_code_name(rc));
 	if (echo != NULL)
 		fail_msg("%s: the message echoes the value of a field: %s",
-			 vc->where, err.msg);
+		         vc->where, err.msg);
 }
 
 /* ---- cases written in C ------------------------------------------------- */
@@ -372,11 +375,12 @@ validate_title(const char *title, size_t len, struct gk_error *err)
 
 	validate_policy_default(&pol);
 	tu_decode(&c, ENVELOPE "\"table\":\"hazards\",\"op\":\"insert\"," ROW
-			       ",\"fields\":{\"grid\":\"0193a1b2-c3d4-7e5f-"
-			       "8a9b-0000000000a1\",\"category\":\"gas\","
-			       "\"risk_level\":3,\"title\":\"x\","
-			       "\"occurred_at\":\"2026-11-23T03:27:37Z\"}}");
-	json_object_set_new(c.fields, "title", json_stringn_nocheck(title, len));
+	                       ",\"fields\":{\"grid\":\"0193a1b2-c3d4-7e5f-"
+	                       "8a9b-0000000000a1\",\"category\":\"gas\","
+	                       "\"risk_level\":3,\"title\":\"x\","
+	                       "\"occurred_at\":\"2026-11-23T03:27:37Z\"}}");
+	json_object_set_new(c.fields, "title",
+	                    json_stringn_nocheck(title, len));
 	rc = validate_change(&c, &actor, &pol, err);
 	change_clear(&c);
 	return rc;
@@ -388,12 +392,12 @@ static void
 test_invalid_utf8_built_in_c_is_bad_utf8(void **state)
 {
 	static const char *const bad[] = {
-	    "\xc0\xaf",		/* overlong '/' */
-	    "\xe0\x80\xaf",	/* overlong, 3 bytes */
-	    "\xed\xa0\x80",	/* a surrogate */
+	    "\xc0\xaf",         /* overlong '/' */
+	    "\xe0\x80\xaf",     /* overlong, 3 bytes */
+	    "\xed\xa0\x80",     /* a surrogate */
 	    "\xf4\x90\x80\x80", /* past U+10FFFF */
-	    "ab\x80",		/* a lone continuation byte */
-	    "\xe4\xb8",		/* cut short */
+	    "ab\x80",           /* a lone continuation byte */
+	    "\xe4\xb8",         /* cut short */
 	    "\xff",
 	};
 	struct gk_error err;
@@ -402,11 +406,12 @@ test_invalid_utf8_built_in_c_is_bad_utf8(void **state)
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&err, 0, sizeof err);
 		assert_int_equal(validate_title(bad[i], strlen(bad[i]), &err),
-				 GK_E_UTF8);
-		assert_string_equal(err.msg, "hazards.title is not valid UTF-8");
+		                 GK_E_UTF8);
+		assert_string_equal(err.msg,
+		                    "hazards.title is not valid UTF-8");
 	}
 	assert_int_equal(validate_title("\xe9\x9a\x90\xe6\x82\xa3", 6, &err),
-			 GK_OK);
+	                 GK_OK);
 }
 
 static void
@@ -427,8 +432,8 @@ test_nonzero_field_refuses_zero(void **state)
 	static const struct gk_field fields[] = {
 	    {"delta", GK_F_INT, GK_NONZERO, -5, 5, NULL},
 	};
-	static const struct gk_table t = {"scratch", GK_MUTABLE, fields, 1,
-					  GK_ROLE_BIT(GK_ROLE_STATION), 99};
+	static const struct gk_table t = {
+	    "scratch", GK_MUTABLE, fields, 1, GK_ROLE_BIT(GK_ROLE_STATION), 99};
 	struct gk_actor actor = {GK_ROLE_STATION, NULL};
 	struct gk_change c = {.table = &t, .op = GK_OP_UPDATE};
 	struct gk_policy pol;
@@ -454,7 +459,7 @@ test_null_error_struct_still_returns_the_code(void **state)
 	(void)state;
 	validate_policy_default(&pol);
 	tu_decode(&c, ENVELOPE "\"table\":\"items\",\"op\":\"insert\"," ROW
-			       ",\"fields\":{}}");
+	                       ",\"fields\":{}}");
 	assert_int_equal(validate_change(&c, &actor, &pol, NULL), GK_E_ROLE);
 	change_clear(&c);
 }
@@ -478,12 +483,12 @@ test_first_failure_does_not_depend_on_key_order(void **state)
 		char buf[512];
 
 		snprintf(buf, sizeof buf,
-			 ENVELOPE "\"table\":\"hazards\",\"op\":\"update\"," ROW
-				  ",\"fields\":%s}",
-			 fields[i]);
+		         ENVELOPE "\"table\":\"hazards\",\"op\":\"update\"," ROW
+		                  ",\"fields\":%s}",
+		         fields[i]);
 		tu_decode(&c, buf);
 		assert_int_equal(validate_change(&c, &actor, &pol, &err),
-				 GK_E_ENUM); /* category comes first */
+		                 GK_E_ENUM); /* category comes first */
 		change_clear(&c);
 	}
 }
@@ -501,16 +506,17 @@ test_earn_points_follow_the_policy(void **state)
 	validate_policy_default(&pol);
 	pol.earn_points_per_hour = 10;
 	pol.earn_cap_minutes = 180;
-	tu_decode(&c, ENVELOPE "\"table\":\"point_entries\",\"op\":\"append\"," ROW
-			       ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-"
-			       "7e5f-8a9b-0000000000a7\",\"kind\":\"earn\","
-			       "\"points\":30,\"minutes\":200,\"activity\":"
-			       "\"drill-1123\",\"occurred_at\":"
-			       "\"2026-11-23T03:27:37Z\"}}");
+	tu_decode(&c,
+	          ENVELOPE "\"table\":\"point_entries\",\"op\":\"append\"," ROW
+	                   ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-"
+	                   "7e5f-8a9b-0000000000a7\",\"kind\":\"earn\","
+	                   "\"points\":30,\"minutes\":200,\"activity\":"
+	                   "\"drill-1123\",\"occurred_at\":"
+	                   "\"2026-11-23T03:27:37Z\"}}");
 	assert_int_equal(validate_change(&c, &actor, &pol, &err), GK_OK);
 	pol.earn_cap_minutes = 120;
 	assert_int_equal(validate_change(&c, &actor, &pol, &err),
-			 GK_E_INCONSISTENT);
+	                 GK_E_INCONSISTENT);
 	change_clear(&c);
 }
 
@@ -524,13 +530,15 @@ test_database_failure_is_db_error(void **state)
 
 	(void)state;
 	validate_policy_default(&pol);
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK); /* no schema */
-	tu_decode(&c, ENVELOPE "\"table\":\"point_entries\",\"op\":\"append\"," ROW
-			       ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-"
-			       "7e5f-8a9b-0000000000a7\",\"kind\":\"earn\","
-			       "\"points\":1,\"minutes\":60,\"activity\":"
-			       "\"drill-1123\",\"occurred_at\":"
-			       "\"2026-11-23T03:27:37Z\"}}");
+	assert_int_equal(sqlite3_open(":memory:", &db),
+	                 SQLITE_OK); /* no schema */
+	tu_decode(&c,
+	          ENVELOPE "\"table\":\"point_entries\",\"op\":\"append\"," ROW
+	                   ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-"
+	                   "7e5f-8a9b-0000000000a7\",\"kind\":\"earn\","
+	                   "\"points\":1,\"minutes\":60,\"activity\":"
+	                   "\"drill-1123\",\"occurred_at\":"
+	                   "\"2026-11-23T03:27:37Z\"}}");
 	assert_int_equal(validate_change_tx(db, &c, &pol, &err), GK_E_DB);
 	assert_int_equal(err.code, GK_E_DB);
 	change_clear(&c);
@@ -552,7 +560,7 @@ trace_stmt(unsigned type, void *arg, void *p, void *x)
 	(void)x;
 	if (t->n < 8)
 		snprintf(t->sql[t->n++], sizeof t->sql[0], "%s",
-			 sqlite3_sql((sqlite3_stmt *)p));
+		         sqlite3_sql((sqlite3_stmt *)p));
 	return 0;
 }
 
@@ -584,34 +592,34 @@ test_every_query_uses_an_index(void **state)
 {
 	static const char *const changes[] = {
 	    ENVELOPE "\"table\":\"hazard_events\",\"op\":\"append\"," ROW
-		     ",\"fields\":{\"hazard\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000b2\",\"kind\":\"transition\",\"from_status\":"
-		     "\"verified\",\"to_status\":\"rectifying\","
-		     "\"occurred_at\":\"2026-11-23T03:27:37Z\"}}",
+	             ",\"fields\":{\"hazard\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000b2\",\"kind\":\"transition\",\"from_status\":"
+	             "\"verified\",\"to_status\":\"rectifying\","
+	             "\"occurred_at\":\"2026-11-23T03:27:37Z\"}}",
 	    ENVELOPE "\"table\":\"stock_moves\",\"op\":\"append\"," ROW
-		     ",\"fields\":{\"depot\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000d1\",\"item\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000c1\",\"kind\":\"receive\",\"quantity\":5,"
-		     "\"source\":\"donation\",\"occurred_at\":"
-		     "\"2026-11-23T03:27:37Z\"}}",
+	             ",\"fields\":{\"depot\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000d1\",\"item\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000c1\",\"kind\":\"receive\",\"quantity\":5,"
+	             "\"source\":\"donation\",\"occurred_at\":"
+	             "\"2026-11-23T03:27:37Z\"}}",
 	    ENVELOPE "\"table\":\"stock_moves\",\"op\":\"append\"," ROW
-		     ",\"fields\":{\"depot\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000d1\",\"item\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000c1\",\"kind\":\"transfer_out\",\"quantity\":-5,"
-		     "\"transfer_id\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000f1\","
-		     "\"counterpart\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000d2\","
-		     "\"occurred_at\":\"2026-11-23T03:27:37Z\"}}",
+	             ",\"fields\":{\"depot\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000d1\",\"item\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000c1\",\"kind\":\"transfer_out\",\"quantity\":-5,"
+	             "\"transfer_id\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000f1\","
+	             "\"counterpart\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000d2\","
+	             "\"occurred_at\":\"2026-11-23T03:27:37Z\"}}",
 	    ENVELOPE "\"table\":\"point_entries\",\"op\":\"append\"," ROW
-		     ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000a7\",\"kind\":\"earn\",\"points\":1,"
-		     "\"minutes\":60,\"activity\":\"drill\",\"occurred_at\":"
-		     "\"2026-11-23T03:27:37Z\"}}",
+	             ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000a7\",\"kind\":\"earn\",\"points\":1,"
+	             "\"minutes\":60,\"activity\":\"drill\",\"occurred_at\":"
+	             "\"2026-11-23T03:27:37Z\"}}",
 	    ENVELOPE "\"table\":\"point_entries\",\"op\":\"append\"," ROW
-		     ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-7e5f-8a9b-"
-		     "0000000000a7\",\"kind\":\"revoke\",\"points\":-1,"
-		     "\"ref_entry\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000e1\","
-		     "\"activity\":\"drill\",\"occurred_at\":"
-		     "\"2026-11-23T03:27:37Z\"}}",
+	             ",\"fields\":{\"volunteer\":\"0193a1b2-c3d4-7e5f-8a9b-"
+	             "0000000000a7\",\"kind\":\"revoke\",\"points\":-1,"
+	             "\"ref_entry\":\"0193a1b2-c3d4-7e5f-8a9b-0000000000e1\","
+	             "\"activity\":\"drill\",\"occurred_at\":"
+	             "\"2026-11-23T03:27:37Z\"}}",
 	};
 	struct gk_policy pol;
 	sqlite3 *db = tu_replica();
@@ -644,14 +652,29 @@ static void
 test_data_files_cover_every_refusal(void **state)
 {
 	static const int codes[] = {
-	    GK_E_JSON,	       GK_E_DEPTH,	   GK_E_TYPE,
-	    GK_E_UNKNOWN_TABLE, GK_E_UNKNOWN_FIELD, GK_E_TOO_LONG,
-	    GK_E_CONTROL,      GK_E_MISSING,	   GK_E_RANGE,
-	    GK_E_ENUM,	       GK_E_ID,		   GK_E_HLC,
-	    GK_E_NODE,	       GK_E_TIME,	   GK_E_OP,
-	    GK_E_SIGN,	       GK_E_TRANSITION,	   GK_E_ROLE,
-	    GK_E_PLAN_REQUIRED, GK_E_TRANSFER,	   GK_E_DUPLICATE_EARN,
-	    GK_E_INCONSISTENT, GK_OK,
+	    GK_E_JSON,
+	    GK_E_DEPTH,
+	    GK_E_TYPE,
+	    GK_E_UNKNOWN_TABLE,
+	    GK_E_UNKNOWN_FIELD,
+	    GK_E_TOO_LONG,
+	    GK_E_CONTROL,
+	    GK_E_MISSING,
+	    GK_E_RANGE,
+	    GK_E_ENUM,
+	    GK_E_ID,
+	    GK_E_HLC,
+	    GK_E_NODE,
+	    GK_E_TIME,
+	    GK_E_OP,
+	    GK_E_SIGN,
+	    GK_E_TRANSITION,
+	    GK_E_ROLE,
+	    GK_E_PLAN_REQUIRED,
+	    GK_E_TRANSFER,
+	    GK_E_DUPLICATE_EARN,
+	    GK_E_INCONSISTENT,
+	    GK_OK,
 	};
 	const struct suite *s = *state;
 
@@ -659,8 +682,8 @@ test_data_files_cover_every_refusal(void **state)
 	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
 		size_t j;
 		for (j = 0; j < s->n; j++)
-			if (strcmp(s->cases[j].expect, gk_code_name(codes[i])) ==
-			    0)
+			if (strcmp(s->cases[j].expect,
+			           gk_code_name(codes[i])) == 0)
 				break;
 		if (j == s->n)
 			fail_msg("no case expects %s", gk_code_name(codes[i]));
@@ -694,14 +717,15 @@ main(void)
 	memcpy(tests, fixed, sizeof fixed);
 	n = nfixed;
 	tests[n++] = (struct CMUnitTest){"test_data_files_cover_every_refusal",
-					 test_data_files_cover_every_refusal,
-					 NULL, NULL, &s};
+	                                 test_data_files_cover_every_refusal,
+	                                 NULL, NULL, &s};
 	for (size_t i = 0; i < s.n; i++)
 		tests[n++] = (struct CMUnitTest){s.cases[i].name, run_case,
-						 NULL, NULL, &s.cases[i]};
+		                                 NULL, NULL, &s.cases[i]};
 	printf("# %zu cases from %d files in tests/validate\n", s.n, s.nfiles);
 	fflush(stdout);
-	/* The macro form needs an array of fixed size; this is the same call. */
+	/* The macro form needs an array of fixed size; this is the same call.
+	 */
 	rc = _cmocka_run_group_tests("validate", tests, n, NULL, NULL);
 	free(tests);
 	suite_free(&s);

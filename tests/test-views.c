@@ -14,16 +14,16 @@
 
 #include "testutil.h"
 
-#define D1 "0193a1b2-0000-7000-8000-0000000000d1"
-#define D2 "0193a1b2-0000-7000-8000-0000000000d2"
-#define D3 "0193a1b2-0000-7000-8000-0000000000d3"
-#define WATER "0193a1b2-0000-7000-8000-0000000000f1"
+#define D1     "0193a1b2-0000-7000-8000-0000000000d1"
+#define D2     "0193a1b2-0000-7000-8000-0000000000d2"
+#define D3     "0193a1b2-0000-7000-8000-0000000000d3"
+#define WATER  "0193a1b2-0000-7000-8000-0000000000f1"
 #define NOODLE "0193a1b2-0000-7000-8000-0000000000f2"
-#define T1 "0193a1b2-0000-7000-8000-0000000000b1"
-#define T2 "0193a1b2-0000-7000-8000-0000000000b2"
-#define V1 "0193a1b2-0000-7000-8000-0000000000e1"
-#define V2 "0193a1b2-0000-7000-8000-0000000000e2"
-#define GRID "0193a1b2-0000-7000-8000-0000000000a1"
+#define T1     "0193a1b2-0000-7000-8000-0000000000b1"
+#define T2     "0193a1b2-0000-7000-8000-0000000000b2"
+#define V1     "0193a1b2-0000-7000-8000-0000000000e1"
+#define V2     "0193a1b2-0000-7000-8000-0000000000e2"
+#define GRID   "0193a1b2-0000-7000-8000-0000000000a1"
 
 struct maker {
 	sqlite3 *db;
@@ -39,10 +39,10 @@ put(struct maker *mk, const char *table, const char *op, const char *row,
 
 	mk->seq++;
 	snprintf(json, sizeof json,
-		 "{\"id\":\"0193a1b2-0000-7000-8000-%012x\",\"node\":"
-		 "\"aaaaaaaaaaaaaaaa\",\"hlc\":\"%016x\",\"table\":\"%s\","
-		 "\"op\":\"%s\",\"row\":\"%s\",\"fields\":%s}",
-		 mk->seq, mk->seq << 16, table, op, row, fields);
+	         "{\"id\":\"0193a1b2-0000-7000-8000-%012x\",\"node\":"
+	         "\"aaaaaaaaaaaaaaaa\",\"hlc\":\"%016x\",\"table\":\"%s\","
+	         "\"op\":\"%s\",\"row\":\"%s\",\"fields\":%s}",
+	         mk->seq, mk->seq << 16, table, op, row, fields);
 	tu_apply(mk->db, json);
 }
 
@@ -93,29 +93,30 @@ test_stock_sums_moves_and_keeps_expired_lots_and_transit_apart(void **state)
 	int64_t today;
 
 	(void)state;
+	move(&mk,
+	     "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"kind\":"
+	     "\"receive\",\"quantity\":100,\"source\":\"purchase\",\"lot\":"
+	     "\"L1\",\"expiry\":\"2027-06-01\"" AT);
 	move(&mk, "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"receive\",\"quantity\":100,\"source\":\"purchase\",\"lot\":"
-		  "\"L1\",\"expiry\":\"2027-06-01\"" AT);
+	          "\"receive\",\"quantity\":20,\"source\":\"donation\",\"lot\":"
+	          "\"L2\",\"expiry\":\"2026-11-01\"" AT);
 	move(&mk, "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"receive\",\"quantity\":20,\"source\":\"donation\",\"lot\":"
-		  "\"L2\",\"expiry\":\"2026-11-01\"" AT);
+	          "\"issue\",\"quantity\":-30,\"purpose\":\"incident\",\"lot\":"
+	          "\"L1\"" AT);
 	move(&mk, "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"issue\",\"quantity\":-30,\"purpose\":\"incident\",\"lot\":"
-		  "\"L1\"" AT);
-	move(&mk, "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"transfer_out\",\"quantity\":-10,\"transfer_id\":\"" T1
-		  "\",\"counterpart\":\"" D2 "\",\"lot\":\"L1\"" AT);
+	          "\"transfer_out\",\"quantity\":-10,\"transfer_id\":\"" T1
+	          "\",\"counterpart\":\"" D2 "\",\"lot\":\"L1\"" AT);
 	move(&mk, "{\"depot\":\"" D2 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"transfer_in\",\"quantity\":10,\"transfer_id\":\"" T1
-		  "\",\"counterpart\":\"" D1 "\"" AT);
+	          "\"transfer_in\",\"quantity\":10,\"transfer_id\":\"" T1
+	          "\",\"counterpart\":\"" D1 "\"" AT);
 	move(&mk, "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"transfer_out\",\"quantity\":-5,\"transfer_id\":\"" T2
-		  "\",\"counterpart\":\"" D2 "\",\"lot\":\"L1\"" AT);
+	          "\"transfer_out\",\"quantity\":-5,\"transfer_id\":\"" T2
+	          "\",\"counterpart\":\"" D2 "\",\"lot\":\"L1\"" AT);
 	move(&mk, "{\"depot\":\"" D2 "\",\"item\":\"" WATER "\",\"kind\":"
-		  "\"count_adjust\",\"quantity\":-2,\"counted\":8,"
-		  "\"seen_on_hand\":10" AT);
+	          "\"count_adjust\",\"quantity\":-2,\"counted\":8,"
+	          "\"seen_on_hand\":10" AT);
 	move(&mk, "{\"depot\":\"" D1 "\",\"item\":\"" NOODLE "\",\"kind\":"
-		  "\"issue\",\"quantity\":-3,\"purpose\":\"drill\"" AT);
+	          "\"issue\",\"quantity\":-3,\"purpose\":\"drill\"" AT);
 	put(&mk, "standards", "insert", "0193a1b2-0000-7000-8000-0000000000c1",
 	    "{\"depot\":\"" D1 "\",\"item\":\"" WATER "\",\"min_qty\":100}");
 	put(&mk, "standards", "insert", "0193a1b2-0000-7000-8000-0000000000c2",
@@ -148,7 +149,8 @@ test_stock_sums_moves_and_keeps_expired_lots_and_transit_apart(void **state)
 	assert_int_equal(r->on_hand, 0);
 	assert_int_equal(r->shortfall, 50);
 
-	/* The day the lot expires it is still usable; the day after it is not. */
+	/* The day the lot expires it is still usable; the day after it is not.
+	 */
 	rs.n = 0;
 	assert_int_equal(text_date_parse("2026-11-01", 10, &today), GK_OK);
 	assert_int_equal(views_stock(mk.db, today, take_stock, &rs), GK_OK);
@@ -178,7 +180,8 @@ test_points_balance_and_hours_are_kept_apart(void **state)
 	put(&mk, "volunteers", "insert", V2,
 	    "{\"unit\":\"" GRID "\",\"name\":\"李四\"}");
 #define ENTRY(f)                                                               \
-	snprintf(row, sizeof row, "0193a1b2-0000-7000-9000-%012x", mk.seq + 1); \
+	snprintf(row, sizeof row, "0193a1b2-0000-7000-9000-%012x",             \
+	         mk.seq + 1);                                                  \
 	put(&mk, "point_entries", "append", row, f)
 	ENTRY("{\"volunteer\":\"" V1 "\",\"kind\":\"grant\",\"points\":10" AT);
 	ENTRY("{\"volunteer\":\"" V1 "\",\"kind\":\"earn\",\"points\":2,"
@@ -223,9 +226,10 @@ hazard(struct maker *mk, int n, int risk, const char *occurred)
 
 	snprintf(row, sizeof row, "0193a1b2-0000-7000-8000-00000000aa%02d", n);
 	snprintf(fields, sizeof fields,
-		 "{\"grid\":\"" GRID "\",\"category\":\"fire\",\"risk_level\":%d,"
-		 "\"title\":\"隐患%d\",\"occurred_at\":\"%s\"}",
-		 risk, n, occurred);
+	         "{\"grid\":\"" GRID
+	         "\",\"category\":\"fire\",\"risk_level\":%d,"
+	         "\"title\":\"隐患%d\",\"occurred_at\":\"%s\"}",
+	         risk, n, occurred);
 	put(mk, "hazards", "insert", row, fields);
 }
 
@@ -237,10 +241,10 @@ event(struct maker *mk, int n, const char *from, const char *to,
 
 	snprintf(row, sizeof row, "0193a1b2-0000-7000-9000-%012x", mk->seq + 1);
 	snprintf(fields, sizeof fields,
-		 "{\"hazard\":\"0193a1b2-0000-7000-8000-00000000aa%02d\","
-		 "\"kind\":\"transition\",\"from_status\":\"%s\",\"to_status\":"
-		 "\"%s\"%s,\"occurred_at\":\"2026-11-20T08:00:00Z\"}",
-		 n, from, to, extra);
+	         "{\"hazard\":\"0193a1b2-0000-7000-8000-00000000aa%02d\","
+	         "\"kind\":\"transition\",\"from_status\":\"%s\",\"to_status\":"
+	         "\"%s\"%s,\"occurred_at\":\"2026-11-20T08:00:00Z\"}",
+	         n, from, to, extra);
 	put(mk, "hazard_events", "append", row, fields);
 }
 
@@ -283,13 +287,17 @@ test_overdue_is_past_the_deadline_or_the_response_target(void **state)
 	event(&mk, 5, "reported", "verified", "");
 	event(&mk, 5, "verified", "rectifying", plan_future);
 
-	assert_int_equal(text_time_parse("2026-11-23T12:00:00Z", 20, &now), GK_OK);
-	assert_int_equal(views_overdue(mk.db, now, &pol, take_overdue, &rs), GK_OK);
+	assert_int_equal(text_time_parse("2026-11-23T12:00:00Z", 20, &now),
+	                 GK_OK);
+	assert_int_equal(views_overdue(mk.db, now, &pol, take_overdue, &rs),
+	                 GK_OK);
 	assert_int_equal(rs.n, 2);
-	assert_string_equal(rs.o[0].hazard, "0193a1b2-0000-7000-8000-00000000aa01");
+	assert_string_equal(rs.o[0].hazard,
+	                    "0193a1b2-0000-7000-8000-00000000aa01");
 	assert_true(rs.o[0].response_late);
 	assert_false(rs.o[0].past_deadline);
-	assert_string_equal(rs.o[1].hazard, "0193a1b2-0000-7000-8000-00000000aa03");
+	assert_string_equal(rs.o[1].hazard,
+	                    "0193a1b2-0000-7000-8000-00000000aa03");
 	assert_true(rs.o[1].past_deadline);
 	assert_false(rs.o[1].response_late);
 	db_close(mk.db);
@@ -300,10 +308,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(
-		test_stock_sums_moves_and_keeps_expired_lots_and_transit_apart),
+	        test_stock_sums_moves_and_keeps_expired_lots_and_transit_apart),
 	    cmocka_unit_test(test_points_balance_and_hours_are_kept_apart),
 	    cmocka_unit_test(
-		test_overdue_is_past_the_deadline_or_the_response_target),
+	        test_overdue_is_past_the_deadline_or_the_response_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,7 +32,7 @@ tu_decode(struct gk_change *c, const char *json)
 
 	if (change_decode(json, strlen(json), c, &err) != GK_OK)
 		fail_msg("change_decode: %s: %s in %s", gk_code_name(err.code),
-			 err.msg, json);
+		         err.msg, json);
 }
 
 enum gk_applied
@@ -49,7 +49,7 @@ tu_apply(sqlite3 *db, const char *json)
 		fail_msg("merge_new: %s", err.msg);
 	if (merge_apply_batch(m, &c, 1, &r, &err) != GK_OK)
 		fail_msg("merge_apply_batch: %s: %s", gk_code_name(err.code),
-			 err.msg);
+		         err.msg);
 	merge_free(m);
 	change_clear(&c);
 	return r;

@@ -31,8 +31,8 @@ static void
 fail(const char *what, const struct gk_error *err)
 {
 	fprintf(stderr, "fuzz-change: %s (%s: %s)\n", what,
-		err != NULL ? gk_code_name(err->code) : "-",
-		err != NULL ? err->msg : "");
+	        err != NULL ? gk_code_name(err->code) : "-",
+	        err != NULL ? err->msg : "");
 	abort();
 }
 
@@ -68,8 +68,7 @@ check_strings(json_t *fields)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(fields, k, v)
-	{
+	json_object_foreach (fields, k, v) {
 		const char *s = json_string_value(v);
 		size_t len = json_string_length(v);
 		int64_t ms, back, days;
@@ -129,8 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (enc2 == NULL || strcmp(enc, enc2) != 0)
 		fail("the canonical text is not stable", NULL);
 	if (strcmp(c.id, again.id) != 0 || c.node != again.node ||
-	    c.hlc != again.hlc || c.table != again.table ||
-	    c.op != again.op || strcmp(c.row, again.row) != 0 ||
+	    c.hlc != again.hlc || c.table != again.table || c.op != again.op ||
+	    strcmp(c.row, again.row) != 0 ||
 	    strcmp(c.author, again.author) != 0 ||
 	    !json_equal(c.fields, again.fields))
 		fail("the canonical text holds another change", NULL);

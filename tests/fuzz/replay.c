@@ -63,7 +63,7 @@ main(int argc, char **argv)
 		snprintf(dir, sizeof dir, "%s", argv[1]);
 	else
 		snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus",
-			 top != NULL ? top : ".");
+		         top != NULL ? top : ".");
 	if ((d = opendir(dir)) == NULL) {
 		printf("Bail out! %s: %s\n", dir, strerror(errno));
 		return 1;
