@@ -49,7 +49,7 @@ struct gkd_command {
 
 /* (main only) */
 
-/* ---- operator.c: the operator's commands and the server's storage ---- */
+/* ---- operator.c: creating and opening the database; init ------------- */
 
 /*
  * Open s->db_path, creating it if create is set; s->db is closed by
@@ -66,12 +66,20 @@ int operator_create(struct gk_server *s, struct gk_error *err);
 
 int operator_init_exec(struct gk_server *s, int argc, char **argv,
                        struct gk_error *err);
+/* ---- check.c: `gridkeepd check` ------------------------------------- */
+
 /* Integrity, schema and the record invariants, each on its own line. */
 int operator_check_exec(struct gk_server *s, int argc, char **argv,
                         struct gk_error *err);
 
+/* ---- store.c: the server's storage: server_meta and the change log --- */
+
+/* sqlite3_prepare_v2 with err set on failure (*st is then NULL). */
+int store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st,
+                  struct gk_error *err);
+/* Step a statement that returns no row; GK_E_DB with err set otherwise. */
+int store_step_done(sqlite3 *db, sqlite3_stmt *st, struct gk_error *err);
 /*
- * The change log (these move to backend/store.c with the HTTP server).
  * store_meta_get copies server_meta[key] into buf: GK_OK, GK_E_NOT_FOUND,
  * or GK_E_DB / GK_E_TOO_LONG with err set.
  */
