@@ -104,8 +104,7 @@ demo_write(struct demo *d, const struct demo_user *who, const char *table,
 	struct gk_server *s = d->s;
 	struct gk_actor actor = {who->role, who->id};
 	struct gk_change c;
-	char unit[ID], msg[GK_ERRMSG_MAX];
-	enum gk_applied applied;
+	char msg[GK_ERRMSG_MAX];
 	int rc;
 
 	memset(&c, 0, sizeof c);
@@ -119,23 +118,13 @@ demo_write(struct demo *d, const struct demo_user *who, const char *table,
 		                  table);
 		goto out;
 	}
-	uuid_v7(&s->env, c.id);
-	c.node = s->node;
-	c.hlc = hlc_now(&s->hlc, s->env.now_ms(s->env.arg));
 	c.op = op;
 	if (row != NULL)
 		memcpy(c.row, row, ID);
 	else
 		uuid_v7(&s->env, c.row);
-	memcpy(c.author, who->id, ID);
-
-	if ((rc = validate_change(&c, &actor, &s->policy, err)) != GK_OK ||
-	    (rc = validate_change_tx(s->db, &c, &s->policy, err)) != GK_OK ||
-	    (rc = merge_apply_tx(d->merge, &c, &applied, err)) != GK_OK ||
-	    (rc = store_change_unit_tx(s->db, &c, unit, err)) != GK_OK ||
-	    (rc = store_log_change_tx(s->db, &c, unit,
-	                              s->env.now_ms(s->env.arg), NULL, err)) !=
-	        GK_OK) {
+	if ((rc = store_write_change_tx(s, d->merge, &c, &actor, err)) !=
+	    GK_OK) {
 		/* Name the change that failed: the demo is a bug then. */
 		if (err != NULL) {
 			memcpy(msg, err->msg, sizeof msg);

@@ -42,6 +42,17 @@ static const char *const code_names[GK_CODE_COUNT] = {
     [GK_E_IO] = "io_error",
     [GK_E_USAGE] = "usage",
     [GK_E_NOT_FOUND] = "not_found",
+    [GK_E_AUTH] = "unauthorized",
+    [GK_E_CREDENTIALS] = "bad_credentials",
+    [GK_E_THROTTLED] = "too_many_attempts",
+    [GK_E_BUSY] = "busy",
+    [GK_E_DB_CHANGED] = "db_changed",
+    [GK_E_METHOD] = "method_not_allowed",
+    [GK_E_TOO_LARGE] = "too_large",
+    [GK_E_BATCH] = "too_many_changes",
+    [GK_E_REQUEST] = "bad_request",
+    [GK_E_CURSOR] = "bad_cursor",
+    [GK_E_EXISTS] = "exists",
 };
 
 const char *

@@ -62,6 +62,17 @@ enum gk_code {
 	GK_E_IO,             /* "io_error" */
 	GK_E_USAGE,          /* "usage" */
 	GK_E_NOT_FOUND,      /* "not_found" */
+	GK_E_AUTH,           /* "unauthorized": no valid token */
+	GK_E_CREDENTIALS,    /* "bad_credentials": wrong user or password */
+	GK_E_THROTTLED,      /* "too_many_attempts": login throttled */
+	GK_E_BUSY,           /* "busy": overloaded, retry later */
+	GK_E_DB_CHANGED,     /* "db_changed": cursor of another database */
+	GK_E_METHOD,         /* "method_not_allowed" */
+	GK_E_TOO_LARGE,      /* "too_large": body over its limit */
+	GK_E_BATCH,          /* "too_many_changes": push batch over limit */
+	GK_E_REQUEST,        /* "bad_request": framing, query or path */
+	GK_E_CURSOR,         /* "bad_cursor": not a cursor we issued */
+	GK_E_EXISTS,         /* "exists": a unique name already taken */
 	GK_CODE_COUNT
 };
 

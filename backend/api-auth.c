@@ -1,0 +1,2 @@
+/* api-auth.c: being written */
+#include "gridkeepd.h"

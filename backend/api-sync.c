@@ -1,0 +1,2 @@
+/* api-sync.c: being written */
+#include "gridkeepd.h"

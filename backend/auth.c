@@ -1,0 +1,2 @@
+/* auth.c: being written */
+#include "gridkeepd.h"

@@ -1,0 +1,2 @@
+/* hashpool.c: being written */
+#include "gridkeepd.h"

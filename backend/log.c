@@ -1,0 +1,2 @@
+/* log.c: being written */
+#include "gridkeepd.h"

@@ -1,0 +1,2 @@
+/* routes.c: being written */
+#include "gridkeepd.h"

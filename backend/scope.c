@@ -1,0 +1,2 @@
+/* scope.c: being written */
+#include "gridkeepd.h"

@@ -1,0 +1,2 @@
+/* sha256.c: being written */
+#include "gridkeepd.h"

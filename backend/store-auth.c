@@ -1,0 +1,2 @@
+/* store-auth.c: being written */
+#include "gridkeepd.h"

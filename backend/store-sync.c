@@ -1,0 +1,2 @@
+/* store-sync.c: being written */
+#include "gridkeepd.h"
