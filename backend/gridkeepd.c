@@ -30,6 +30,8 @@ static const struct gkd_command gkd_commands[] = {
      operator_check_exec},
     {"demo", "create the database and fill it with a demo street", 0,
      demo_exec},
+    {"backup", "copy the database to FILE while it serves, and check it",
+     1, backup_exec},
     {"serve", "serve the sync API over HTTP", 2, server_serve_exec},
     {"user", "add, disable, list users or set a password", 8, users_user_exec},
     {"device", "list or revoke a user's devices", 3, users_device_exec},

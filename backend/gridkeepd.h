@@ -151,6 +151,11 @@ int operator_init_exec(struct gk_server *s, int argc, char **argv,
 int operator_check_exec(struct gk_server *s, int argc, char **argv,
                         struct gk_error *err);
 
+/* ---- backup.c: `gridkeepd backup FILE`, online and checked ------------ */
+
+int backup_exec(struct gk_server *s, int argc, char **argv,
+                struct gk_error *err);
+
 /* ---- store.c: the server's storage: server_meta and the change log --- */
 
 /* sqlite3_prepare_v2 with err set on failure (*st is then NULL). */

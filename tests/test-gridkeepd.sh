@@ -393,4 +393,30 @@ else
 	skip "gridkeep init refuses a newer replica" "no sqlite3"
 fi
 
+# ---- backup ---------------------------------------------------------------
+
+run "$GKD" -d "$demo" backup "$tmp/backup.db"
+check "backup writes a copy and says it was checked" \
+    sh -c '[ "$1" -eq 0 ] && grep -q "written and checked" "$2"' sh \
+    "$status" "$tmp/out" || show
+run "$GKD" -d "$tmp/backup.db" check
+check "the backup passes check" status_is 0 || show
+if [ "$have_sqlite3" -eq 1 ]; then
+	check "the backup keeps the database id and every change" \
+	    test "$(sql "$demo" "SELECT value FROM server_meta WHERE key='db_id';
+		SELECT count(*) FROM changes")" = \
+	    "$(sql "$tmp/backup.db" "SELECT value FROM server_meta
+		WHERE key='db_id'; SELECT count(*) FROM changes")"
+else
+	skip "the backup keeps the database id and every change" "no sqlite3"
+fi
+run "$GKD" -d "$demo" backup "$tmp/backup.db"
+check "a second backup replaces the first" status_is 0
+check "... and leaves no temporary file" \
+    sh -c '! ls "$1".tmp-* >/dev/null 2>&1' sh "$tmp/backup.db"
+run "$GKD" -d "$demo" backup "$tmp/no/such/dir/backup.db"
+check "a backup that cannot be written exits 1" status_is 1
+run "$GKD" -d "$tmp/missing.db" backup "$tmp/b2.db"
+check "a backup of a missing database exits 1" status_is 1
+
 echo "1..$n"
