@@ -622,36 +622,87 @@ check_changes(struct check *ck, struct gk_error *err)
 	return GK_OK;
 }
 
-/* Every change belongs to a unit that exists, or no pull can return it. */
+/*
+ * Every change has the scope rows its record's unit gives it (store.c says
+ * which), or some user who may read it never receives it; and every scope
+ * row names a change and a unit that exist. The rows are written again,
+ * INSERT OR IGNORE, by the code that logged them: a row that was missing
+ * shows up as a row added (and the check's rollback takes it away again).
+ * Extra rows are no fault: a moved user's history stays where it was. A
+ * change whose record (or what it hangs on) is gone is only noted: the
+ * references and transfers invariants name the broken record.
+ */
 static int
 check_scopes(struct check *ck, struct gk_error *err)
 {
-	static const char *const sql[] = {
-	    "SELECT c.seq, c.id FROM changes c WHERE NOT EXISTS "
-	    "(SELECT 1 FROM change_scopes s WHERE s.seq = c.seq) ORDER BY "
-	    "c.seq",
+	static const char changes_sql[] =
+	    "SELECT seq, json FROM changes ORDER BY seq";
+	static const char *const orphan_sql[] = {
 	    "SELECT s.seq, s.unit FROM change_scopes s WHERE NOT EXISTS "
 	    "(SELECT 1 FROM changes c WHERE c.seq = s.seq) ORDER BY s.seq",
 	    "SELECT s.seq, s.unit FROM change_scopes s WHERE NOT EXISTS "
 	    "(SELECT 1 FROM units u WHERE u.id = s.unit) ORDER BY s.seq"};
-	char text[64];
-	sqlite3_stmt *st;
-	int rc = GK_OK, r;
+	char text[64], unit[GK_ID_LEN + 1];
+	struct gk_change c;
+	struct gk_error e;
+	sqlite3_stmt *st = NULL;
+	int rc = GK_OK, r, n = 0, rows = 0, cache = ck->s->stmts == NULL;
 
 	check_start(ck);
-	for (int i = 0; i < 3; i++) {
-		if ((rc = store_prepare(ck->db, sql[i], &st, err)) != GK_OK)
-			return rc;
+	if (cache && (rc = store_open_cache(ck->s, err)) != GK_OK)
+		return rc;
+	if ((rc = store_prepare(ck->db, changes_sql, &st, err)) != GK_OK)
+		goto out;
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(st, 0);
+		const char *json = (const char *)sqlite3_column_text(st, 1);
+		int added = 0;
+
+		memset(&e, 0, sizeof e);
+		if (json == NULL ||
+		    change_decode(json, (size_t)sqlite3_column_bytes(st, 1), &c,
+		                  &e) != GK_OK)
+			continue; /* the "changes" invariant names it */
+		n++;
+		rc = store_change_unit_tx(ck->db, &c, unit, &e);
+		if (rc == GK_OK)
+			rc = store_scope_change_tx(ck->s, &c, unit, seq, &added,
+			                           &e);
+		if (rc == GK_E_NOT_FOUND)
+			/* The record or what it hangs on is gone: the
+			 * invariant of that record names it. */
+			check_note(ck,
+			           "change %lld (%s %s): its record has no "
+			           "unit now; not checked",
+			           seq, c.table->name, c.row);
+		else if (rc == GK_OK && added > 0)
+			check_problem(ck,
+			              "change %lld (%s %s) lacked %d scope "
+			              "row%s",
+			              seq, c.table->name, c.row, added,
+			              added == 1 ? "" : "s");
+		change_clear(&c);
+		if (rc != GK_OK && rc != GK_E_NOT_FOUND) {
+			rc = gk_error_set(err, rc, "%s", e.msg);
+			goto out;
+		}
+		rc = GK_OK;
+	}
+	if (r != SQLITE_DONE) {
+		rc = gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(ck->db));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		sqlite3_finalize(st);
+		st = NULL;
+		if ((rc = store_prepare(ck->db, orphan_sql[i], &st, err)) !=
+		    GK_OK)
+			goto out;
 		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 			long long seq = sqlite3_column_int64(st, 0);
 			safe_copy(text, sizeof text,
 			          sqlite3_column_text(st, 1));
 			if (i == 0)
-				check_problem(ck,
-				              "change %lld (%s) belongs to "
-				              "no unit",
-				              seq, text);
-			else if (i == 1)
 				check_problem(ck,
 				              "the scope of change %lld "
 				              "(unit %s) names no change",
@@ -662,15 +713,28 @@ check_scopes(struct check *ck, struct gk_error *err)
 				              "missing unit %s",
 				              seq, text);
 		}
-		if (r != SQLITE_DONE)
+		if (r != SQLITE_DONE) {
 			rc = gk_error_set(err, GK_E_DB, "%s",
 			                  sqlite3_errmsg(ck->db));
-		sqlite3_finalize(st);
-		if (rc != GK_OK)
-			return rc;
+			goto out;
+		}
 	}
-	check_finish(ck, "scopes", "every change belongs to a unit");
-	return GK_OK;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = store_prepare(ck->db, "SELECT count(*) FROM change_scopes",
+	                        &st, err)) != GK_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rows = sqlite3_column_int(st, 0);
+	check_finish(ck, "scopes",
+	             "%d change%s reach every unit they should, %d scope rows",
+	             n, n == 1 ? "" : "s", rows);
+
+out:
+	sqlite3_finalize(st);
+	if (cache)
+		store_close_cache(ck->s);
+	return rc;
 }
 
 static int

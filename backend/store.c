@@ -102,37 +102,73 @@ store_meta_put_tx(sqlite3 *db, const char *key, const char *value,
 
 /*
  * The unit each kind of record belongs to, as a query on the applied row
- * (?1 = its id). The catalogue is the district's: one district per server
- * (DESIGN.md, "Where it goes next").
+ * (?1 = its id), and how far its changes reach from there:
+ *
+ *   UP      the unit and its ancestors: every office above sees the row
+ *   UPDOWN  and the unit's whole subtree too: units (a worker sees the names
+ *           of their community and street), users (names of people), depots
+ *           with their standards and stock moves (grid workers read their
+ *           community's depots)
+ *   ALL     every unit: the catalogue (items)
+ *   NOTICE  the issuer and its ancestors, and each target unit with its
+ *           subtree and its ancestors
+ *
+ * A notice ack belongs to its author's unit. The catalogue's own unit is
+ * the district (one district per server, DESIGN.md "Where it goes next").
  */
+enum store_reach { STORE_UP, STORE_UPDOWN, STORE_ALL, STORE_NOTICE };
+
 static const struct {
 	const char *table;
 	const char *sql; /* NULL: the row is a unit itself */
+	enum store_reach reach;
 } store_units[] = {
-    {"units", NULL},
-    {"users", "SELECT unit FROM users WHERE id = ?1"},
-    {"items", "SELECT id FROM units WHERE level = 'district' "
-              "AND ?1 IS NOT NULL ORDER BY id LIMIT 1"},
-    {"depots", "SELECT unit FROM depots WHERE id = ?1"},
-    {"standards", "SELECT d.unit FROM standards x "
-                  "JOIN depots d ON d.id = x.depot WHERE x.id = ?1"},
-    {"volunteers", "SELECT unit FROM volunteers WHERE id = ?1"},
-    {"notices", "SELECT unit FROM notices WHERE id = ?1"},
-    {"hazards", "SELECT grid FROM hazards WHERE id = ?1"},
-    {"hazard_events", "SELECT h.grid FROM hazard_events e "
-                      "JOIN hazards h ON h.id = e.hazard WHERE e.id = ?1"},
-    {"inspections", "SELECT grid FROM inspections WHERE id = ?1"},
-    {"stock_moves", "SELECT d.unit FROM stock_moves x "
-                    "JOIN depots d ON d.id = x.depot WHERE x.id = ?1"},
+    {"units", NULL, STORE_UPDOWN},
+    {"users", "SELECT unit FROM users WHERE id = ?1", STORE_UPDOWN},
+    {"items",
+     "SELECT id FROM units WHERE level = 'district' "
+     "AND ?1 IS NOT NULL ORDER BY id LIMIT 1",
+     STORE_ALL},
+    {"depots", "SELECT unit FROM depots WHERE id = ?1", STORE_UPDOWN},
+    {"standards",
+     "SELECT d.unit FROM standards x "
+     "JOIN depots d ON d.id = x.depot WHERE x.id = ?1",
+     STORE_UPDOWN},
+    {"volunteers", "SELECT unit FROM volunteers WHERE id = ?1", STORE_UP},
+    {"notices", "SELECT unit FROM notices WHERE id = ?1", STORE_NOTICE},
+    {"hazards", "SELECT grid FROM hazards WHERE id = ?1", STORE_UP},
+    {"hazard_events",
+     "SELECT h.grid FROM hazard_events e "
+     "JOIN hazards h ON h.id = e.hazard WHERE e.id = ?1",
+     STORE_UP},
+    {"inspections", "SELECT grid FROM inspections WHERE id = ?1", STORE_UP},
+    {"stock_moves",
+     "SELECT d.unit FROM stock_moves x "
+     "JOIN depots d ON d.id = x.depot WHERE x.id = ?1",
+     STORE_UPDOWN},
     {"point_entries",
      "SELECT v.unit FROM point_entries p "
-     "JOIN volunteers v ON v.id = p.volunteer WHERE p.id = ?1"},
-    {"notice_acks", "SELECT n.unit FROM notice_acks a "
-                    "JOIN notices n ON n.id = a.notice WHERE a.id = ?1"},
+     "JOIN volunteers v ON v.id = p.volunteer WHERE p.id = ?1",
+     STORE_UP},
+    {"notice_acks",
+     "SELECT u.unit FROM notice_acks a "
+     "JOIN users u ON u.id = a.author WHERE a.id = ?1",
+     STORE_UP},
     {"replenishment_requests",
      "SELECT d.unit FROM replenishment_requests x "
-     "JOIN depots d ON d.id = x.depot WHERE x.id = ?1"},
+     "JOIN depots d ON d.id = x.depot WHERE x.id = ?1",
+     STORE_UP},
 };
+#define STORE_NUNITS (sizeof store_units / sizeof store_units[0])
+
+static int
+store_units_index(const struct gk_table *t)
+{
+	for (size_t i = 0; i < STORE_NUNITS; i++)
+		if (strcmp(store_units[i].table, t->name) == 0)
+			return (int)i;
+	return -1;
+}
 
 int
 store_change_unit_tx(sqlite3 *db, const struct gk_change *c,
@@ -140,13 +176,9 @@ store_change_unit_tx(sqlite3 *db, const struct gk_change *c,
 {
 	const char *sql = NULL, *u;
 	sqlite3_stmt *st;
-	size_t i;
-	int rc;
+	int i, rc;
 
-	for (i = 0; i < sizeof store_units / sizeof store_units[0]; i++)
-		if (strcmp(store_units[i].table, c->table->name) == 0)
-			break;
-	if (i == sizeof store_units / sizeof store_units[0])
+	if ((i = store_units_index(c->table)) < 0)
 		return gk_error_set(err, GK_E_UNKNOWN_TABLE,
 		                    "no scope for table %s", c->table->name);
 	if ((sql = store_units[i].sql) == NULL) {
@@ -181,9 +213,203 @@ store_change_unit_tx(sqlite3 *db, const struct gk_change *c,
 	return rc;
 }
 
+/*
+ * A statement from the server's cache when it has one (serve, tests), else
+ * prepared for this one use (operator commands, the demo); store_put ends
+ * either kind. sql must be a constant: the cache is keyed by its address.
+ */
+static sqlite3_stmt *
+store_get(struct gk_server *s, const char *sql, struct gk_error *err)
+{
+	sqlite3_stmt *st;
+
+	if (s->stmts != NULL)
+		return store_stmt(s, sql, err);
+	if (store_prepare(s->db, sql, &st, err) != GK_OK)
+		return NULL;
+	return st;
+}
+
+static void
+store_put(struct gk_server *s, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	if (s->stmts != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
+}
+
+static const char store_insert_change[] =
+    "INSERT INTO changes(id, tbl, row_id, author, received_at, json) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+
+/*
+ * The scope rows of change ?1 for a record of unit ?2: the unit and its
+ * ancestors; its subtree too when ?3 is 1; and for the notice ?4, each of
+ * its targets with their ancestors and subtrees. UNION (not UNION ALL)
+ * ends the walks even on a cycle in a hand-edited tree. Only units that
+ * exist get rows (a notice may name a unit that does not).
+ */
+static const char store_scope_rows[] =
+    "WITH RECURSIVE seed(id, down) AS ("
+    " SELECT ?2, ?3 UNION ALL SELECT t.value, 1 FROM notices n, "
+    " json_each(CASE WHEN json_valid(n.targets) THEN n.targets "
+    " ELSE '[]' END) t WHERE n.id = ?4),"
+    " up(id) AS (SELECT id FROM seed UNION SELECT u.parent FROM units u "
+    " JOIN up ON u.id = up.id WHERE u.parent IS NOT NULL),"
+    " down(id) AS (SELECT id FROM seed WHERE down UNION SELECT u.id "
+    " FROM units u JOIN down ON u.parent = down.id) "
+    "INSERT OR IGNORE INTO change_scopes(unit, seq) SELECT x.id, ?1 FROM "
+    "(SELECT id FROM up UNION SELECT id FROM down) x "
+    "WHERE EXISTS (SELECT 1 FROM units WHERE units.id = x.id)";
+
+static const char store_scope_all[] =
+    "INSERT OR IGNORE INTO change_scopes(unit, seq) SELECT id, ?1 FROM units";
+
+/* 1 if unit ?1 has no scope row yet: its first change is being logged. */
+static const char store_unit_is_new[] =
+    "SELECT NOT EXISTS (SELECT 1 FROM change_scopes WHERE unit = ?1)";
+
+/*
+ * A new unit ?1 sees what reaches down to it from its ancestors, logged
+ * before it existed: the ancestors' own unit rows, the users and depots
+ * (with standards and stock moves) at an ancestor, notices that target an
+ * ancestor, and the whole catalogue.
+ */
+static const char store_scope_backfill[] =
+    "WITH RECURSIVE anc(id) AS ("
+    " SELECT parent FROM units WHERE id = ?1 AND parent IS NOT NULL"
+    " UNION SELECT u.parent FROM units u JOIN anc ON u.id = anc.id"
+    " WHERE u.parent IS NOT NULL),"
+    " r(tbl, id) AS ("
+    " SELECT 'units', id FROM anc"
+    " UNION ALL SELECT 'users', id FROM users"
+    "  WHERE unit IN (SELECT id FROM anc)"
+    " UNION ALL SELECT 'items', id FROM items"
+    " UNION ALL SELECT 'depots', id FROM depots"
+    "  WHERE unit IN (SELECT id FROM anc)"
+    " UNION ALL SELECT 'standards', x.id FROM standards x"
+    "  JOIN depots d ON d.id = x.depot WHERE d.unit IN (SELECT id FROM anc)"
+    " UNION ALL SELECT 'stock_moves', x.id FROM stock_moves x"
+    "  JOIN depots d ON d.id = x.depot WHERE d.unit IN (SELECT id FROM anc)"
+    " UNION ALL SELECT 'notices', n.id FROM notices n, json_each(CASE WHEN"
+    "  json_valid(n.targets) THEN n.targets ELSE '[]' END) t"
+    "  WHERE t.value IN (SELECT id FROM anc)) "
+    "INSERT OR IGNORE INTO change_scopes(unit, seq) "
+    "SELECT ?1, c.seq FROM r JOIN changes c ON c.row_id = r.id "
+    "AND c.tbl = r.tbl";
+
+/* The earlier changes of a users row ?1 (a moved user's history). */
+static const char store_user_history[] =
+    "SELECT seq FROM changes WHERE row_id = ?1 AND tbl = 'users' "
+    "AND seq < ?2 ORDER BY seq";
+
+/* Run store_scope_rows or store_scope_all for one change. */
+static int
+store_scope_one_tx(struct gk_server *s, int i, const char *row,
+                   const char *unit, int64_t seq, int *added,
+                   struct gk_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_units[i].reach == STORE_ALL) {
+		if ((st = store_get(s, store_scope_all, err)) == NULL)
+			return GK_E_DB;
+		sqlite3_bind_int64(st, 1, seq);
+	} else {
+		if ((st = store_get(s, store_scope_rows, err)) == NULL)
+			return GK_E_DB;
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_text(st, 2, unit, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, store_units[i].reach == STORE_UPDOWN);
+		if (store_units[i].reach == STORE_NOTICE)
+			sqlite3_bind_text(st, 4, row, -1, SQLITE_STATIC);
+	}
+	rc = store_step_done(s->db, st, err);
+	if (rc == GK_OK && added != NULL)
+		*added += sqlite3_changes(s->db);
+	store_put(s, st);
+	return rc;
+}
+
 int
-store_log_change_tx(sqlite3 *db, const struct gk_change *c, const char *unit,
-                    int64_t received_ms, int64_t *seq, struct gk_error *err)
+store_scope_change_tx(struct gk_server *s, const struct gk_change *c,
+                      const char *unit, int64_t seq, int *added,
+                      struct gk_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int i, rc, r, isnew = 0;
+
+	if ((i = store_units_index(c->table)) < 0)
+		return gk_error_set(err, GK_E_UNKNOWN_TABLE,
+		                    "no scope for table %s", c->table->name);
+	if (strcmp(c->table->name, "units") == 0) {
+		if ((st = store_get(s, store_unit_is_new, err)) == NULL)
+			return GK_E_DB;
+		sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			rc = gk_error_set(err, GK_E_DB, "%s",
+			                  sqlite3_errmsg(s->db));
+			goto out;
+		}
+		isnew = sqlite3_column_int(st, 0);
+		store_put(s, st);
+		st = NULL;
+	}
+	if ((rc = store_scope_one_tx(s, i, c->row, unit, seq, added, err)) !=
+	    GK_OK)
+		goto out;
+	if (isnew) {
+		if ((st = store_get(s, store_scope_backfill, err)) == NULL) {
+			rc = GK_E_DB;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
+		if ((rc = store_step_done(s->db, st, err)) != GK_OK)
+			goto out;
+		if (added != NULL)
+			*added += sqlite3_changes(s->db);
+		store_put(s, st);
+		st = NULL;
+	}
+	if (strcmp(c->table->name, "users") == 0) {
+		/* A user may have moved: their whole history goes where
+		 * they are now, so the new unit's people see the whole row.
+		 * The old unit keeps what it had, without the move itself. */
+		if ((st = store_get(s, store_user_history, err)) == NULL) {
+			rc = GK_E_DB;
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seq);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW)
+			if ((rc =
+			         store_scope_one_tx(s, i, c->row, unit,
+			                            sqlite3_column_int64(st, 0),
+			                            added, err)) != GK_OK)
+				goto out;
+		if (r != SQLITE_DONE) {
+			rc = gk_error_set(err, GK_E_DB, "%s",
+			                  sqlite3_errmsg(s->db));
+			goto out;
+		}
+	}
+	rc = GK_OK;
+
+out:
+	store_put(s, st);
+	return rc;
+}
+
+int
+store_log_change_tx(struct gk_server *s, const struct gk_change *c,
+                    const char *unit, int64_t received_ms, int64_t *seq,
+                    struct gk_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	sqlite3_int64 rowid;
@@ -193,12 +419,10 @@ store_log_change_tx(sqlite3 *db, const struct gk_change *c, const char *unit,
 	if ((json = change_encode(c)) == NULL)
 		return gk_error_set(err, GK_E_NOMEM, "cannot encode change %s",
 		                    c->id);
-	if ((rc = store_prepare(
-	         db,
-	         "INSERT INTO changes(id, tbl, row_id, author, "
-	         "received_at, json) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	         &st, err)) != GK_OK)
+	if ((st = store_get(s, store_insert_change, err)) == NULL) {
+		rc = GK_E_DB;
 		goto out;
+	}
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->table->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, c->row, -1, SQLITE_STATIC);
@@ -206,24 +430,16 @@ store_log_change_tx(sqlite3 *db, const struct gk_change *c, const char *unit,
 		sqlite3_bind_text(st, 4, c->author, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, received_ms);
 	sqlite3_bind_text(st, 6, json, -1, SQLITE_STATIC);
-	if ((rc = store_step_done(db, st, err)) != GK_OK)
+	if ((rc = store_step_done(s->db, st, err)) != GK_OK)
 		goto out;
-	rowid = sqlite3_last_insert_rowid(db);
-	sqlite3_finalize(st);
-
-	if ((rc = store_prepare(
-	         db, "INSERT INTO change_scopes(unit, seq) VALUES(?1, ?2)", &st,
-	         err)) != GK_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, rowid);
-	if ((rc = store_step_done(db, st, err)) != GK_OK)
+	rowid = sqlite3_last_insert_rowid(s->db);
+	if ((rc = store_scope_change_tx(s, c, unit, rowid, NULL, err)) != GK_OK)
 		goto out;
 	if (seq != NULL)
 		*seq = rowid;
 
 out:
-	sqlite3_finalize(st);
+	store_put(s, st);
 	free(json);
 	return rc;
 }
@@ -315,6 +531,6 @@ store_write_change_tx(struct gk_server *s, struct gk_merge *m,
 	    (rc = merge_apply_tx(m, c, &applied, err)) != GK_OK ||
 	    (rc = store_change_unit_tx(s->db, c, unit, err)) != GK_OK)
 		return rc;
-	return store_log_change_tx(s->db, c, unit, s->env.now_ms(s->env.arg),
-	                           NULL, err);
+	return store_log_change_tx(s, c, unit, s->env.now_ms(s->env.arg), NULL,
+	                           err);
 }
