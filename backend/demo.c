@@ -27,6 +27,9 @@
 
 #include "gridkeepd.h"
 
+/* The password of every demo user, printed by demo and in gridkeepd(8). */
+#define DEMO_PASSWORD "gridkeep-demo"
+
 #define ID          (GK_ID_LEN + 1)
 #define DEMO_TABLES 16 /* >= the number of record tables */
 
@@ -832,6 +835,22 @@ demo_users_init(struct demo *d)
 	d->worker[3].username = "gm.fengwei";
 }
 
+/* Every demo user gets the one known password: the demo is for trying. */
+static int
+demo_passwords(struct demo *d, struct gk_error *err)
+{
+	const struct demo_user *all[8] = {
+	    &d->admin,     &d->street_user, &d->station[0], &d->station[1],
+	    &d->worker[0], &d->worker[1],   &d->worker[2],  &d->worker[3]};
+	int rc;
+
+	for (int i = 0; i < 8; i++)
+		if ((rc = users_set_password_tx(d->s, all[i]->id, DEMO_PASSWORD,
+		                                err)) != GK_OK)
+			return rc;
+	return GK_OK;
+}
+
 static void
 demo_summary(const struct demo *d)
 {
@@ -863,10 +882,10 @@ demo_summary(const struct demo *d)
 	}
 	if (col > 0)
 		printf("\n");
-	printf("users (no passwords yet: logins come with the HTTP server):\n"
+	printf("users, each with the password %s:\n"
 	       "  %s (admin), %s (street), %s and %s (station),\n"
 	       "  %s, %s, %s and %s (grid_worker)\n",
-	       d->admin.username, d->street_user.username,
+	       DEMO_PASSWORD, d->admin.username, d->street_user.username,
 	       d->station[0].username, d->station[1].username,
 	       d->worker[0].username, d->worker[1].username,
 	       d->worker[2].username, d->worker[3].username);
@@ -922,6 +941,7 @@ demo_exec(struct gk_server *s, int argc, char **argv, struct gk_error *err)
 	    (rc = demo_hazards(&d, err)) != GK_OK ||
 	    (rc = demo_notice(&d, err)) != GK_OK ||
 	    (rc = demo_patrols(&d, err)) != GK_OK ||
+	    (rc = demo_passwords(&d, err)) != GK_OK ||
 	    (rc = store_meta_put_tx(s->db, "demo", made, err)) != GK_OK)
 		goto out;
 	merge_free(d.merge);

@@ -3,9 +3,9 @@
  * database (init). check is in check.c, the storage in store.c.
  *
  * init creates or migrates the database and gives a new one its two
- * identities: the database id (a restored backup keeps it, a new database
- * never shares it, and a client that sees it change re-pulls from the
- * start) and the node id that stamps the server's own changes.
+ * identities: the database id (a new database never shares it, nor does a
+ * backup: a client that sees it change re-pulls from the start and re-
+ * sends its outbox) and the node id that stamps the server's own changes.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -169,9 +169,9 @@ if [ "$have_sqlite3" -eq 1 ]; then
 		(SELECT status AS s, count(*) AS n FROM hazards
 		 GROUP BY status ORDER BY status)")" = \
 	    "closed 1, rectifying 2, rejected 1, reported 1, resolved 2, verified 1"
-	check "every demo row came as a change, each with one scope" \
+	check "every demo row came as a change, each with its scopes" \
 	    test "$(sql "$demo" "SELECT (SELECT count(*) FROM changes) =
-		(SELECT count(*) FROM change_scopes) AND
+		(SELECT count(DISTINCT seq) FROM change_scopes) AND
 		(SELECT count(*) FROM changes) =
 		(SELECT count(*) FROM units) + (SELECT count(*) FROM users) +
 		(SELECT count(*) FROM items) + (SELECT count(*) FROM depots) +
@@ -192,12 +192,14 @@ if [ "$have_sqlite3" -eq 1 ]; then
 	check "the demo has grant, earn and redeem entries" \
 	    test "$(sql "$demo" "SELECT count(DISTINCT kind) FROM point_entries
 		WHERE kind IN ('grant', 'earn', 'redeem')")" = 3
-	check "the demo stores no password" \
-	    test "$(sql "$demo" "SELECT count(*) FROM credentials")" = 0
+	check "the demo stores an Argon2id hash per user, never the password" \
+	    test "$(sql "$demo" "SELECT (SELECT count(*) FROM credentials
+		WHERE hash LIKE '\$argon2id\$%' AND hash NOT LIKE
+		'%gridkeep-demo%') = (SELECT count(*) FROM users)")" = 1
 	changes=$(sql "$demo" "SELECT count(*) FROM changes")
 else
 	for t in "hazards by status" "changes and scopes" "roles" \
-	    "stock kinds" "point kinds" "no password"; do
+	    "stock kinds" "point kinds" "password hashes"; do
 		skip "the demo's $t, read with sqlite3" "no sqlite3"
 	done
 fi
@@ -402,13 +404,18 @@ check "backup writes a copy and says it was checked" \
 run "$GKD" -d "$tmp/backup.db" check
 check "the backup passes check" status_is 0 || show
 if [ "$have_sqlite3" -eq 1 ]; then
-	check "the backup keeps the database id and every change" \
-	    test "$(sql "$demo" "SELECT value FROM server_meta WHERE key='db_id';
-		SELECT count(*) FROM changes")" = \
-	    "$(sql "$tmp/backup.db" "SELECT value FROM server_meta
-		WHERE key='db_id'; SELECT count(*) FROM changes")"
+	check "the backup holds every change" \
+	    test "$(sql "$demo" "SELECT count(*) FROM changes")" = \
+	    "$(sql "$tmp/backup.db" "SELECT count(*) FROM changes")"
+	check "the backup has a database id of its own, naming the original" \
+	    test "$(sql "$demo" "SELECT 'x', value FROM server_meta
+		WHERE key='db_id'")" = \
+	    "$(sql "$tmp/backup.db" "SELECT 'x', value FROM server_meta
+		WHERE key='backup_of' AND value <> (SELECT value
+		FROM server_meta WHERE key='db_id')")"
 else
-	skip "the backup keeps the database id and every change" "no sqlite3"
+	skip "the backup holds every change" "no sqlite3"
+	skip "the backup has a database id of its own" "no sqlite3"
 fi
 run "$GKD" -d "$demo" backup "$tmp/backup.db"
 check "a second backup replaces the first" status_is 0

@@ -99,4 +99,16 @@ for pair in gridkeepd:gridkeepd.8 gridkeep:gridkeep.1; do
 	done
 done
 
+# Pages of no program's help: lint only.
+for page in gridkeepd.conf.5 gridkeep-sync.7; do
+	"$MANDOC" -Tlint -W warning "$top_srcdir/man/$page" >"$tmp/lint" 2>&1
+	status=$?
+	if [ "$status" -eq 0 ] && [ ! -s "$tmp/lint" ]; then
+		ok "$page is lint-clean (mandoc -Tlint -W warning)"
+	else
+		not_ok "$page is lint-clean (mandoc -Tlint -W warning)"
+		sed 's/^/# /' "$tmp/lint"
+	fi
+done
+
 echo "1..$n"
