@@ -24,7 +24,7 @@ static int gkd_version_exec(struct gk_server *, int, char **,
 static int gkd_help_exec(struct gk_server *, int, char **, struct gk_error *);
 
 static const struct gkd_command gkd_commands[] = {
-    {"init", "create the database, or migrate it to this version", 0,
+    {"init", "create the database, or migrate it to this version", 4,
      operator_init_exec},
     {"check", "check the database and the records' invariants", 0,
      operator_check_exec},
@@ -32,6 +32,7 @@ static const struct gkd_command gkd_commands[] = {
      demo_exec},
     {"backup", "copy the database to FILE while it serves, and check it", 1,
      backup_exec},
+    {"unit", "add or import units, or list the tree", 10, units_unit_exec},
     {"serve", "serve the sync API over HTTP", 4, server_serve_exec},
     {"user", "add, disable, list users or set a password", 8, users_user_exec},
     {"device", "list or revoke a user's devices", 3, users_device_exec},

@@ -143,6 +143,13 @@ void operator_close(struct gk_server *s);
  */
 int operator_create(struct gk_server *s, struct gk_error *err);
 
+/*
+ * Open an existing database at this binary's schema for a command that
+ * writes changes: ids, node, the statement cache and a clock past every
+ * stamp already logged. operator_close_ready closes the cache.
+ */
+int operator_open_ready(struct gk_server *s, struct gk_error *err);
+void operator_close_ready(struct gk_server *s);
 int operator_init_exec(struct gk_server *s, int argc, char **argv,
                        struct gk_error *err);
 /* ---- check.c: `gridkeepd check` ------------------------------------- */
@@ -480,9 +487,27 @@ int users_add_tx(struct gk_server *s, const char *username, enum gk_role role,
                  const char *unit, const char *display_name,
                  const char *password, char id[GK_ID_LEN + 1],
                  struct gk_error *err);
+/*
+ * Read a new password from the terminal (echo off, asked twice) or, when
+ * standard input is not one, as one line of it; never from the command
+ * line. buf holds AUTH_PASSWORD_MAX + 3 bytes; zero it after use.
+ */
+int users_read_password(char *buf, size_t *len, struct gk_error *err);
 /* Set (or replace) a user's password, in the caller's transaction. */
 int users_set_password_tx(struct gk_server *s, const char *user_id,
                           const char *password, struct gk_error *err);
+
+/* ---- units.c: `gridkeepd unit add | import | list` --------------------- */
+
+int units_unit_exec(struct gk_server *s, int argc, char **argv,
+                    struct gk_error *err);
+/*
+ * Add a unit as the admin, in the caller's transaction; parent may be NULL
+ * (a district), code and households may be NULL / -1. id gets its id.
+ */
+int units_add_tx(struct gk_server *s, const char *name, const char *level,
+                 const char *parent, const char *code, long households,
+                 char id[GK_ID_LEN + 1], struct gk_error *err);
 
 /* ---- scope.c: the unit tree and who may see which change -------------- */
 

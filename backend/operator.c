@@ -115,10 +115,133 @@ operator_create(struct gk_server *s, struct gk_error *err)
 }
 
 int
+operator_open_ready(struct gk_server *s, struct gk_error *err)
+{
+	char node[GK_NODE_LEN + 2];
+	int rc;
+
+	if ((rc = operator_open(s, 0, err)) != GK_OK)
+		return rc;
+	if (schema_version(s->db, "records") != schema_latest("records") ||
+	    schema_version(s->db, "server") != schema_latest("server"))
+		return gk_error_set(err, GK_E_SCHEMA_NEWER,
+		                    "%s is not at this version's schema: run "
+		                    "gridkeepd init first",
+		                    s->db_path);
+	if ((rc = store_meta_get(s->db, "db_id", s->db_id, sizeof s->db_id,
+	                         err)) != GK_OK ||
+	    (rc = store_meta_get(s->db, "node", node, sizeof node, err)) !=
+	        GK_OK)
+		return rc;
+	if (node_parse(node, strlen(node), &s->node) != GK_OK)
+		return gk_error_set(err, GK_E_CORRUPT,
+		                    "server_meta node is not a node id");
+	if ((rc = store_open_cache(s, err)) != GK_OK)
+		return rc;
+	return store_auth_recent_hlc(s, &s->hlc.last, err);
+}
+
+void
+operator_close_ready(struct gk_server *s)
+{
+	store_close_cache(s);
+}
+
+/* The root unit (a district) into root, or "" if there is none yet. */
+static int
+operator_root_unit(struct gk_server *s, char root[GK_ID_LEN + 1],
+                   struct gk_error *err)
+{
+	static const char sql[] = "SELECT id FROM units WHERE parent IS NULL "
+	                          "AND deleted IS NOT 1 ORDER BY id LIMIT 1";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	int rc;
+
+	root[0] = '\0';
+	if (st == NULL)
+		return GK_E_DB;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(root, GK_ID_LEN + 1, "%s", sqlite3_column_text(st, 0));
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+	           ? GK_OK
+	           : gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(s->db));
+}
+
+/*
+ * init --admin NAME: the first admin, with a password read as `user add`
+ * reads one, scoped to the root district (made, named --district, when
+ * the database has no unit yet). An admin that exists is kept.
+ */
+static int
+operator_first_admin(struct gk_server *s, const char *admin,
+                     const char *district, struct gk_error *err)
+{
+	char pw[AUTH_PASSWORD_MAX + 3], root[GK_ID_LEN + 1], id[GK_ID_LEN + 1];
+	struct gk_userinfo ui;
+	size_t len = 0;
+	int rc;
+
+	memset(pw, 0, sizeof pw);
+	operator_close(s);
+	if ((rc = operator_open_ready(s, err)) != GK_OK)
+		goto out;
+	if ((rc = store_auth_user_by_name(s, admin, &ui, err)) == GK_OK) {
+		printf("user %s exists: kept\n", admin);
+		goto out;
+	}
+	if (rc != GK_E_NOT_FOUND ||
+	    (rc = users_read_password(pw, &len, err)) != GK_OK)
+		goto out;
+	if (db_begin(s->db) != GK_OK) {
+		rc = gk_error_set(err, GK_E_DB, "cannot begin: %s",
+		                  sqlite3_errmsg(s->db));
+		goto out;
+	}
+	if ((rc = operator_root_unit(s, root, err)) == GK_OK &&
+	    root[0] == '\0') {
+		rc = units_add_tx(s, district, "district", NULL, NULL, -1, root,
+		                  err);
+		if (rc == GK_OK)
+			printf("added district %s: %s\n", district, root);
+	}
+	if (rc == GK_OK)
+		rc = users_add_tx(s, admin, GK_ROLE_ADMIN, root, NULL, pw, id,
+		                  err);
+	if (rc != GK_OK) {
+		db_rollback(s->db);
+		goto out;
+	}
+	if (db_commit(s->db) != GK_OK) {
+		rc = gk_error_set(err, GK_E_IO, "cannot commit: %s",
+		                  sqlite3_errmsg(s->db));
+		goto out;
+	}
+	printf("added user %s (admin): %s\n", admin, id);
+out:
+	explicit_bzero(pw, sizeof pw);
+	operator_close_ready(s);
+	return rc;
+}
+
+int
 operator_init_exec(struct gk_server *s, int argc, char **argv,
                    struct gk_error *err)
 {
-	(void)argc;
-	(void)argv;
-	return operator_create(s, err);
+	const char *admin = NULL, *district = "District";
+	int rc;
+
+	for (int i = 0; i < argc; i += 2) {
+		const char **to = strcmp(argv[i], "--admin") == 0 ? &admin
+		                  : strcmp(argv[i], "--district") == 0
+		                      ? &district
+		                      : NULL;
+		if (to == NULL || i + 1 >= argc)
+			return gk_error_set(err, GK_E_USAGE,
+			                    "usage: init [--admin NAME "
+			                    "[--district NAME]]");
+		*to = argv[i + 1];
+	}
+	if ((rc = operator_create(s, err)) != GK_OK || admin == NULL)
+		return rc;
+	return operator_first_admin(s, admin, district, err);
 }

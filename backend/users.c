@@ -72,7 +72,7 @@ users_ask(FILE *tty, const char *prompt, char *buf, size_t size, size_t *len)
 }
 
 /* The new password into buf (USERS_PWBUF bytes); *len its length. */
-static int
+int
 users_read_password(char *buf, size_t *len, struct gk_error *err)
 {
 	char again[USERS_PWBUF];
@@ -118,41 +118,6 @@ out:
 	if (tty != NULL)
 		fclose(tty);
 	return rc;
-}
-
-/* ---- opening the database ---------------------------------------------- */
-
-static int
-users_open(struct gk_server *s, struct gk_error *err)
-{
-	char node[GK_NODE_LEN + 2];
-	int rc;
-
-	if ((rc = operator_open(s, 0, err)) != GK_OK)
-		return rc;
-	if (schema_version(s->db, "records") != schema_latest("records") ||
-	    schema_version(s->db, "server") != schema_latest("server"))
-		return gk_error_set(err, GK_E_SCHEMA_NEWER,
-		                    "%s is not at this version's schema: run "
-		                    "gridkeepd init first",
-		                    s->db_path);
-	if ((rc = store_meta_get(s->db, "db_id", s->db_id, sizeof s->db_id,
-	                         err)) != GK_OK ||
-	    (rc = store_meta_get(s->db, "node", node, sizeof node, err)) !=
-	        GK_OK)
-		return rc;
-	if (node_parse(node, strlen(node), &s->node) != GK_OK)
-		return gk_error_set(err, GK_E_CORRUPT,
-		                    "server_meta node is not a node id");
-	if ((rc = store_open_cache(s, err)) != GK_OK)
-		return rc;
-	return store_auth_recent_hlc(s, &s->hlc.last, err);
-}
-
-static void
-users_close(struct gk_server *s)
-{
-	store_close_cache(s);
 }
 
 /* The user called name, not deleted; GK_E_NOT_FOUND with a message. */
@@ -306,7 +271,7 @@ users_add_cmd(struct gk_server *s, int argc, char **argv, struct gk_error *err)
 		                    "grid_worker)",
 		                    role_s);
 	if ((rc = users_name_ok(name, err)) != GK_OK ||
-	    (rc = users_open(s, err)) != GK_OK ||
+	    (rc = operator_open_ready(s, err)) != GK_OK ||
 	    (rc = store_auth_unit_find(s, unit_s, unit, err)) != GK_OK)
 		goto out;
 	if ((rc = users_read_password(pw, &pwlen, err)) != GK_OK)
@@ -329,7 +294,7 @@ users_add_cmd(struct gk_server *s, int argc, char **argv, struct gk_error *err)
 	printf("added user %s (%s, %s): %s\n", name, role_s, unit, id);
 out:
 	explicit_bzero(pw, sizeof pw);
-	users_close(s);
+	operator_close_ready(s);
 	return rc;
 }
 
@@ -342,7 +307,7 @@ users_passwd_cmd(struct gk_server *s, const char *name, struct gk_error *err)
 	int rc;
 
 	memset(pw, 0, sizeof pw);
-	if ((rc = users_open(s, err)) != GK_OK ||
+	if ((rc = operator_open_ready(s, err)) != GK_OK ||
 	    (rc = users_find(s, name, &ui, err)) != GK_OK ||
 	    (rc = users_read_password(pw, &pwlen, err)) != GK_OK)
 		goto out;
@@ -363,7 +328,7 @@ users_passwd_cmd(struct gk_server *s, const char *name, struct gk_error *err)
 	printf("password of %s set\n", name);
 out:
 	explicit_bzero(pw, sizeof pw);
-	users_close(s);
+	operator_close_ready(s);
 	return rc;
 }
 
@@ -374,7 +339,7 @@ users_active_cmd(struct gk_server *s, const char *name, int active,
 	struct gk_userinfo ui;
 	int rc;
 
-	if ((rc = users_open(s, err)) != GK_OK ||
+	if ((rc = operator_open_ready(s, err)) != GK_OK ||
 	    (rc = users_find(s, name, &ui, err)) != GK_OK)
 		goto out;
 	if (db_begin(s->db) != GK_OK) {
@@ -398,7 +363,7 @@ users_active_cmd(struct gk_server *s, const char *name, int active,
 	}
 	printf("user %s %s\n", name, active ? "enabled" : "disabled");
 out:
-	users_close(s);
+	operator_close_ready(s);
 	return rc;
 }
 
@@ -420,13 +385,13 @@ users_list_cmd(struct gk_server *s, struct gk_error *err)
 {
 	int rc;
 
-	if ((rc = users_open(s, err)) != GK_OK)
+	if ((rc = operator_open_ready(s, err)) != GK_OK)
 		goto out;
 	printf("%-20s %-11s %-36s %-8s %-11s %2s  %s\n", "USERNAME", "ROLE",
 	       "UNIT", "STATE", "PASSWORD", "DV", "DISPLAY NAME");
 	rc = store_auth_users(s, users_list_row, NULL, err);
 out:
-	users_close(s);
+	operator_close_ready(s);
 	return rc;
 }
 
@@ -487,7 +452,7 @@ users_device_exec(struct gk_server *s, int argc, char **argv,
 		return gk_error_set(err, GK_E_USAGE,
 		                    "usage: device list NAME | device revoke "
 		                    "NAME DEVICE_ID");
-	if ((rc = users_open(s, err)) != GK_OK ||
+	if ((rc = operator_open_ready(s, err)) != GK_OK ||
 	    (rc = users_find(s, argv[1], &ui, err)) != GK_OK)
 		goto out;
 	now = s->env.now_ms(s->env.arg);
@@ -516,6 +481,6 @@ users_device_exec(struct gk_server *s, int argc, char **argv,
 	else if (rc == GK_E_NOT_FOUND)
 		gk_error_set(err, rc, "%s has no device %s", argv[1], argv[2]);
 out:
-	users_close(s);
+	operator_close_ready(s);
 	return rc;
 }

@@ -87,8 +87,11 @@ run "$GKD" --frobnicate init
 check "an unknown option exits 2" status_is 2
 run "$GKD"
 check "no command exits 2" status_is 2
-run "$GKD" init extra
+run "$GKD" check extra
 check "a command with too many arguments exits 2" status_is 2
+run "$GKD" init --bogus x
+check "a command with a bad option exits 1 with its usage" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "usage: init" "$2"' sh "$status" "$tmp/err"
 
 # ---- init -----------------------------------------------------------------
 
@@ -425,5 +428,63 @@ run "$GKD" -d "$demo" backup "$tmp/no/such/dir/backup.db"
 check "a backup that cannot be written exits 1" status_is 1
 run "$GKD" -d "$tmp/missing.db" backup "$tmp/b2.db"
 check "a backup of a missing database exits 1" status_is 1
+
+# ---- init --admin and units --------------------------------------------------
+
+tree=$tmp/tree.db
+echo "first-admin-pw" | "$GKD" -d "$tree" init --admin root \
+    --district 安宁区 >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "init --admin makes the database, its district and its first admin" \
+    sh -c '[ "$1" -eq 0 ] && grep -q "added district 安宁区" "$2" &&
+	grep -q "added user root (admin)" "$2"' sh "$status" "$tmp/out" ||
+    show
+echo "other" | "$GKD" -d "$tree" init --admin root >"$tmp/out" 2>&1
+check "init --admin again keeps the admin" out_has "user root exists: kept"
+run "$GKD" -d "$tree" user list
+check "... who is listed as an admin" out_has "root"
+cat >"$tmp/units.csv" <<'CSV'
+code,name,level,parent,households
+XF,幸福街道,street,,
+"XF-HP","和平社区, 东区",community,XF,
+XF-HP-01,第一网格,grid,XF-HP,320
+CSV
+run "$GKD" -d "$tree" unit import "$tmp/units.csv"
+check "an import whose street has no parent is refused, naming the line" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "line 2: a street needs a parent" "$2"' \
+    sh "$status" "$tmp/err" || show
+run "$GKD" -d "$tree" unit list
+check "... and adds nothing" sh -c '! grep -q 幸福街道 "$1"' sh "$tmp/out"
+root=$(awk '{ print $NF; exit }' "$tmp/out")
+sed "s/^XF,幸福街道,street,,/XF,幸福街道,street,$root,/" "$tmp/units.csv" \
+    >"$tmp/units2.csv"
+run "$GKD" -d "$tree" unit import "$tmp/units2.csv"
+check "unit import adds a street, a community and a grid" \
+    out_has "imported 3 units" || show
+run "$GKD" -d "$tree" unit add 第二网格 --level grid --parent XF-HP \
+    --code XF-HP-02 --households 250
+check "unit add adds a grid under a community named by its code" \
+    status_is 0 || show
+run "$GKD" -d "$tree" unit list
+check "unit list shows the tree, a quoted name whole" \
+    sh -c 'grep -q "^      grid *XF-HP-02 *第二网格" "$1" &&
+	grep -q "和平社区, 东区" "$1"' sh "$tmp/out" || show
+run "$GKD" -d "$tree" unit add 错 --level grid --parent XF
+check "a grid under a street is refused" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "a grid goes under a community" "$2"' \
+    sh "$status" "$tmp/err"
+run "$GKD" -d "$tree" unit add 重复 --level grid --parent XF-HP --code XF-HP-01
+check "a code that is taken is refused" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "exists" "$2"' sh "$status" "$tmp/err"
+run "$GKD" -d "$tree" unit bogus
+check "a unit subcommand that does not exist exits 1 with the usage" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "usage: unit add" "$2"' sh "$status" \
+    "$tmp/err"
+echo "station-pw" | "$GKD" -d "$tree" user add hp.station --role station \
+    --unit XF-HP >"$tmp/out" 2>"$tmp/err"
+check "a station user goes into the imported community" \
+    grep -q "added user hp.station (station" "$tmp/out"
+run "$GKD" -d "$tree" check
+check "check holds after the operator's writes" status_is 0 || show
 
 echo "1..$n"
