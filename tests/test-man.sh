@@ -111,4 +111,12 @@ for page in gridkeepd.conf.5 gridkeep-sync.7; do
 	fi
 done
 
+# Every stable error code is explained to client authors.
+for code in $(sed -n 's/.*\] = "\([a-z_]*\)",$/\1/p' \
+    "$top_srcdir/sync/error.c"); do
+	[ "$code" = ok ] && continue
+	check "gridkeep-sync.7 explains the code $code" \
+	    grep -q -e "$code" "$top_srcdir/man/gridkeep-sync.7"
+done
+
 echo "1..$n"
