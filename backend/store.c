@@ -47,57 +47,14 @@ int
 store_meta_get(sqlite3 *db, const char *key, char *buf, size_t size,
                struct gk_error *err)
 {
-	sqlite3_stmt *st;
-	size_t len;
-	int rc;
-
-	if ((rc = store_prepare(db,
-	                        "SELECT value FROM server_meta WHERE key = ?1",
-	                        &st, err)) != GK_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		len = (size_t)sqlite3_column_bytes(st, 0);
-		if (len >= size) {
-			rc = gk_error_set(err, GK_E_TOO_LONG,
-			                  "server_meta %s is too long", key);
-			break;
-		}
-		memcpy(buf, sqlite3_column_text(st, 0), len);
-		buf[len] = '\0';
-		rc = GK_OK;
-		break;
-	case SQLITE_DONE:
-		rc = gk_error_set(err, GK_E_NOT_FOUND, "server_meta has no %s",
-		                  key);
-		break;
-	default:
-		rc = gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
-		break;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	return db_meta_get(db, GK_SIDE_SERVER, key, buf, size, err);
 }
 
 int
 store_meta_put_tx(sqlite3 *db, const char *key, const char *value,
                   struct gk_error *err)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = store_prepare(
-	         db,
-	         "INSERT INTO server_meta(key, value) VALUES(?1, ?2) "
-	         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-	         &st, err)) != GK_OK)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = store_step_done(db, st, err);
-	sqlite3_finalize(st);
-	return rc;
+	return db_meta_put_tx(db, GK_SIDE_SERVER, key, value, err);
 }
 
 /*

@@ -82,66 +82,6 @@ replica_make_dir(const char *path, struct gk_error *err)
 	return GK_OK;
 }
 
-/* client_meta[key] into buf: GK_OK, GK_E_NOT_FOUND, or an error. */
-static int
-replica_meta_get(sqlite3 *db, const char *key, char *buf, size_t size,
-                 struct gk_error *err)
-{
-	sqlite3_stmt *st;
-	size_t len;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT value FROM client_meta WHERE key = ?1",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	switch (sqlite3_step(st)) {
-	case SQLITE_ROW:
-		len = (size_t)sqlite3_column_bytes(st, 0);
-		if (len >= size) {
-			rc = gk_error_set(err, GK_E_TOO_LONG,
-			                  "client_meta %s is too long", key);
-			break;
-		}
-		memcpy(buf, sqlite3_column_text(st, 0), len);
-		buf[len] = '\0';
-		rc = GK_OK;
-		break;
-	case SQLITE_DONE:
-		rc = gk_error_set(err, GK_E_NOT_FOUND, "client_meta has no %s",
-		                  key);
-		break;
-	default:
-		rc = gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
-		break;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int
-replica_meta_put_tx(sqlite3 *db, const char *key, const char *value,
-                    struct gk_error *err)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db,
-	                       "INSERT INTO client_meta(key, value) "
-	                       "VALUES(?1, ?2) ON CONFLICT(key) "
-	                       "DO UPDATE SET value = excluded.value",
-	                       -1, &st, NULL) != SQLITE_OK)
-		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE
-	         ? GK_OK
-	         : gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Migrate, and give a new replica its node id, in one transaction. */
 static int
 replica_setup(struct gk_client *c, struct gk_error *err)
@@ -154,10 +94,10 @@ replica_setup(struct gk_client *c, struct gk_error *err)
 	if (db_begin(c->db) != GK_OK)
 		return gk_error_set(err, GK_E_DB, "cannot begin: %s",
 		                    sqlite3_errmsg(c->db));
-	rc = replica_meta_get(c->db, "node", node, sizeof node, err);
+	rc = db_meta_get(c->db, GK_SIDE_CLIENT, "node", node, sizeof node, err);
 	if (rc == GK_E_NOT_FOUND) {
 		node_format(node_new(&c->env), node);
-		rc = replica_meta_put_tx(c->db, "node", node, err);
+		rc = db_meta_put_tx(c->db, GK_SIDE_CLIENT, "node", node, err);
 	}
 	if (rc != GK_OK) {
 		db_rollback(c->db);
@@ -199,7 +139,7 @@ replica_verify(struct gk_client *c, struct gk_error *err)
 		                    "older than this program's %d, %d: "
 		                    "gridkeep init migrates it",
 		                    rec, cli, lrec, lcli);
-	rc = replica_meta_get(c->db, "node", node, sizeof node, err);
+	rc = db_meta_get(c->db, GK_SIDE_CLIENT, "node", node, sizeof node, err);
 	if (rc == GK_E_NOT_FOUND)
 		return gk_error_set(err, GK_E_CORRUPT,
 		                    "the replica has no node id");

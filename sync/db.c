@@ -127,3 +127,72 @@ db_check(sqlite3 *db, int full, struct gk_error *err)
 	sqlite3_finalize(st);
 	return ok ? GK_OK : GK_E_CORRUPT;
 }
+
+/* The key-value table of one side: only these two names are ever built
+ * into SQL, so the table name is never the caller's text. */
+static const char *
+db_meta_table(enum gk_schema_side side)
+{
+	return side == GK_SIDE_SERVER ? "server_meta" : "client_meta";
+}
+
+int
+db_meta_get(sqlite3 *db, enum gk_schema_side side, const char *key, char *buf,
+            size_t size, struct gk_error *err)
+{
+	const char *table = db_meta_table(side);
+	char sql[64];
+	sqlite3_stmt *st;
+	size_t len;
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT value FROM %s WHERE key = ?1", table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		len = (size_t)sqlite3_column_bytes(st, 0);
+		if (len >= size) {
+			rc = gk_error_set(err, GK_E_TOO_LONG,
+			                  "%s %s is too long", table, key);
+			break;
+		}
+		memcpy(buf, sqlite3_column_text(st, 0), len);
+		buf[len] = '\0';
+		rc = GK_OK;
+		break;
+	case SQLITE_DONE:
+		rc = gk_error_set(err, GK_E_NOT_FOUND, "%s has no %s", table,
+		                  key);
+		break;
+	default:
+		rc = gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+		break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+db_meta_put_tx(sqlite3 *db, enum gk_schema_side side, const char *key,
+               const char *value, struct gk_error *err)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int rc;
+
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO %s(key, value) VALUES(?1, ?2) "
+	         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	         db_meta_table(side));
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE
+	         ? GK_OK
+	         : gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}

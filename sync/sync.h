@@ -382,6 +382,16 @@ int schema_latest(const char *track);
 /* The version a database holds for a track, 0 if none. */
 int schema_version(sqlite3 *db, const char *track);
 
+/*
+ * server_meta or client_meta (by side): copy the value of key into buf.
+ * GK_E_NOT_FOUND if absent, GK_E_TOO_LONG if it does not fit, with err set.
+ */
+int db_meta_get(sqlite3 *db, enum gk_schema_side side, const char *key,
+                char *buf, size_t size, struct gk_error *err);
+/* Set key to value, inside the caller's transaction. */
+int db_meta_put_tx(sqlite3 *db, enum gk_schema_side side, const char *key,
+                   const char *value, struct gk_error *err);
+
 /* ---- merge.c: applying changes to a replica ---------------------------- */
 
 struct gk_merge; /* prepared statements, reused across batches */
