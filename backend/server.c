@@ -38,6 +38,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -591,6 +592,12 @@ server_serve_exec(struct gk_server *s, int argc, char **argv,
 		goto out;
 
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Big blocks (Argon2id's 19 MiB, 1 MiB push bodies) always from mmap,
+	 * so free returns them: glibc would otherwise raise its threshold
+	 * after the first one and keep every hash thread's 19 MiB for good.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	if (evthread_use_pthreads() != 0 ||
 	    (s->base = event_base_new()) == NULL) {
 		rc =

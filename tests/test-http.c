@@ -1053,7 +1053,12 @@ config_defaults_are_as_documented_and_bad_values_are_refused(void **state)
 	assert_int_equal(c.max_batch, 1000);
 	assert_int_equal(c.pull_page, 1000);
 	assert_int_equal(c.token_ttl_s, 90LL * 86400);
-	assert_int_equal(c.hash_threads, 2);
+	{
+		/* cores less one for the event loop, within 1..4 */
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		int want = cores > 5 ? 4 : cores > 2 ? (int)cores - 1 : 1;
+		assert_int_equal(c.hash_threads, want);
+	}
 	assert_int_equal(c.hash_queue, 32);
 	assert_int_equal(c.login_limit, 100);
 	assert_int_equal(c.max_skew_ms, 300000);
