@@ -115,11 +115,21 @@ sync_push_one_tx(struct sync_batch *b, struct gk_change *c, int *dup,
 			                            where.moved_to);
 		memcpy(where.unit, where.moved_to, GK_ID_LEN + 1);
 	}
-	if ((rc = validate_change_tx(s->db, c, &s->policy, err)) != GK_OK ||
-	    (rc = merge_apply_tx(s->merge, c, &applied, err)) != GK_OK ||
-	    (rc = store_log_change_tx(s, c, where.unit, b->now, NULL, err)) !=
-	        GK_OK)
+	if ((rc = validate_change_tx(s->db, c, &s->policy, err)) != GK_OK)
 		return rc;
+	/* From here the change writes: a failure may leave part of it in the
+	 * transaction, so it can never be a refusal of this change alone; it
+	 * ends the whole request, which is rolled back. */
+	if ((rc = merge_apply_tx(s->merge, c, &applied, err)) != GK_OK ||
+	    (rc = store_log_change_tx(s, c, where.unit, b->now, NULL, err)) !=
+	        GK_OK) {
+		char msg[GK_ERRMSG_MAX];
+		if (sync_fatal(rc))
+			return rc;
+		memcpy(msg, err->msg, sizeof msg);
+		return gk_error_set(err, GK_E_DB, "writing a change: %s: %s",
+		                    gk_code_name(rc), msg);
+	}
 	if (!b->any_hlc || c->hlc > b->max_hlc)
 		b->max_hlc = c->hlc;
 	b->any_hlc = 1;
