@@ -11,9 +11,11 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <curses.h>
 #include <event2/event.h>
@@ -23,7 +25,6 @@
 static int cmd_init(struct gk_client *, int, char **, struct gk_error *);
 static int cmd_check(struct gk_client *, int, char **, struct gk_error *);
 static int cmd_dump(struct gk_client *, int, char **, struct gk_error *);
-static int cmd_status(struct gk_client *, int, char **, struct gk_error *);
 static int cmd_version(struct gk_client *, int, char **, struct gk_error *);
 static int cmd_help(struct gk_client *, int, char **, struct gk_error *);
 
@@ -32,7 +33,13 @@ static const struct gk_client_command commands[] = {
      cmd_init},
     {"check", "check the replica's integrity and schema", 0, cmd_check},
     {"dump", "print the replica's records in canonical form", 0, cmd_dump},
-    {"status", "show the replica's node, schema and outbox", 0, cmd_status},
+    {"login", "log in to a server: login SERVER USER", 2, cmd_login},
+    {"logout", "forget the device token (the replica stays)", 0, cmd_logout},
+    {"sync", "push the outbox and pull the changes of our scope", 0,
+     cmd_sync},
+    {"status", "show the server, the last sync and the outbox", 0,
+     cmd_status},
+    {"export", "write a table as CSV, JSON or GeoJSON", 8, cmd_export},
     {"version", "print the versions of gridkeep and its libraries", 0,
      cmd_version},
     {"help", "print this help", 0, cmd_help},
@@ -42,13 +49,21 @@ static const struct gk_client_command commands[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: gridkeep [-d file] command\n"
+	const struct gk_action *const *acts;
+	int nacts;
+
+	fprintf(f, "usage: gridkeep [-d file]            (the terminal UI)\n"
+	           "       gridkeep [-d file] command [args]\n"
 	           "       gridkeep --version | --help\n"
 	           "\n"
 	           "commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name,
-		        commands[i].summary);
+		        _(commands[i].summary));
+	fprintf(f, "\nrecords (gridkeep ACTION --help lists its options):\n");
+	acts = action_all(&nacts);
+	for (int i = 0; i < nacts; i++)
+		fprintf(f, "  %-8s %s\n", acts[i]->name, _(acts[i]->title));
 	fprintf(f, "\n"
 	           "The replica is the -d file, else "
 	           "$XDG_DATA_HOME/gridkeep/replica.db,\n"
@@ -117,29 +132,6 @@ cmd_dump(struct gk_client *c, int argc, char **argv, struct gk_error *err)
 }
 
 static int
-cmd_status(struct gk_client *c, int argc, char **argv, struct gk_error *err)
-{
-	int64_t counts[REPLICA_NSTATES];
-	char node[GK_NODE_LEN + 1];
-	int rec, cli, rc;
-
-	(void)argc;
-	(void)argv;
-	if ((rc = replica_open(c, 0, NULL, err)) != GK_OK ||
-	    (rc = replica_outbox_counts(c, counts, err)) != GK_OK)
-		return rc;
-	replica_schema(c, &rec, &cli);
-	node_format(c->node, node);
-	printf("replica: %s\nnode: %s\nschema: records %d, client %d\noutbox:",
-	       c->db_path, node, rec, cli);
-	for (int i = 0; i < REPLICA_NSTATES; i++)
-		printf("%s %s %lld", i ? "," : "", replica_state_names[i],
-		       (long long)counts[i]);
-	printf("\n");
-	return GK_OK;
-}
-
-static int
 cmd_version(struct gk_client *c, int argc, char **argv, struct gk_error *err)
 {
 	(void)c;
@@ -164,6 +156,38 @@ cmd_help(struct gk_client *c, int argc, char **argv, struct gk_error *err)
 	(void)err;
 	usage(stdout);
 	return GK_OK;
+}
+
+/*
+ * Messages follow the locale (LANG, LC_ALL, LC_MESSAGES, LANGUAGE). A
+ * station whose zh_CN.UTF-8 locale is not generated still gets UTF-8
+ * and Chinese messages: fall back to C.UTF-8 and keep the language.
+ * GRIDKEEP_LOCALEDIR points at uninstalled catalogues (the tests).
+ */
+static void
+client_locale(void)
+{
+	const char *dir = getenv("GRIDKEEP_LOCALEDIR");
+
+	if (setlocale(LC_ALL, "") == NULL) {
+		const char *lang = getenv("LC_ALL");
+		char buf[64];
+
+		if (lang == NULL || *lang == '\0')
+			lang = getenv("LC_MESSAGES");
+		if (lang == NULL || *lang == '\0')
+			lang = getenv("LANG");
+		if (lang != NULL && getenv("LANGUAGE") == NULL &&
+		    strlen(lang) < sizeof buf) {
+			strcpy(buf, lang);
+			buf[strcspn(buf, ".@")] = '\0';
+			setenv("LANGUAGE", buf, 0);
+		}
+		setlocale(LC_ALL, "C.UTF-8");
+	}
+	bindtextdomain(PACKAGE, dir != NULL && *dir != '\0' ? dir : LOCALEDIR);
+	bind_textdomain_codeset(PACKAGE, "UTF-8");
+	textdomain(PACKAGE);
 }
 
 static const struct gk_client_command *
@@ -194,6 +218,7 @@ main(int argc, char **argv)
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0}};
 	const struct gk_client_command *cmd;
+	const struct gk_action *act;
 	struct gk_client c;
 	struct gk_error err;
 	const char *dflag = NULL;
@@ -201,6 +226,9 @@ main(int argc, char **argv)
 
 	memset(&c, 0, sizeof c);
 	memset(&err, 0, sizeof err);
+	/* A replica and its token hold people's names and a credential. */
+	umask(077);
+	client_locale();
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -224,17 +252,24 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0)
-		return bad_usage("no command", "");
-	if ((cmd = find_command(argv[0])) == NULL)
+	cmd = NULL;
+	act = NULL;
+	if (argc > 0 && (cmd = find_command(argv[0])) == NULL &&
+	    (act = action_find(argv[0])) == NULL)
 		return bad_usage("unknown command: ", argv[0]);
-	if (argc - 1 > cmd->maxargs)
+	if (cmd != NULL && argc - 1 > cmd->maxargs)
 		return bad_usage("too many arguments for ", cmd->name);
 
 	c.env = gk_env_system;
 	c.db_path = dflag; /* NULL: replica_open finds the default */
-	rc = cmd->exec(&c, argc - 1, argv + 1, &err);
-	replica_close(&c);
+	validate_policy_default(&c.policy);
+	if (argc == 0)
+		rc = ui_main(&c, &err);
+	else if (act != NULL)
+		rc = cmd_action(&c, act, argc, argv, &err);
+	else
+		rc = cmd->exec(&c, argc - 1, argv + 1, &err);
+	client_close(&c);
 	if (rc != GK_OK) {
 		fprintf(stderr, "gridkeep: %s\n",
 		        err.msg[0] != '\0' ? err.msg : gk_code_name(rc));

@@ -190,9 +190,38 @@ replica_open(struct gk_client *c, int flags, int *created, struct gk_error *err)
 void
 replica_close(struct gk_client *c)
 {
+	if (c->merge != NULL)
+		merge_free(c->merge);
+	c->merge = NULL;
 	if (c->db != NULL)
 		db_close(c->db);
 	c->db = NULL;
+}
+
+void
+client_close(struct gk_client *c)
+{
+	replica_close(c);
+}
+
+int64_t
+client_now_ms(const struct gk_client *c)
+{
+	return c->env.now_ms(c->env.arg) + c->clock_offset_ms;
+}
+
+int
+replica_meta_get(struct gk_client *c, const char *key, char *buf, size_t size,
+                 struct gk_error *err)
+{
+	return db_meta_get(c->db, GK_SIDE_CLIENT, key, buf, size, err);
+}
+
+int
+replica_meta_put_tx(struct gk_client *c, const char *key, const char *value,
+                    struct gk_error *err)
+{
+	return db_meta_put_tx(c->db, GK_SIDE_CLIENT, key, value, err);
 }
 
 void

@@ -7,7 +7,7 @@ GK_TOP=$(cd "$(dirname "$0")/.." && pwd)
 # Everything the build, the tests and the demo need on Debian 12.
 GK_PACKAGES="gcc make autoconf automake pkg-config libc6-dev
 	libsqlite3-dev libjansson-dev libevent-dev libncurses-dev
-	libargon2-dev libcmocka-dev mandoc sqlite3 curl"
+	libargon2-dev libcmocka-dev mandoc sqlite3 curl gettext tmux"
 
 gk_say() { printf '==> %s\n' "$*"; }
 

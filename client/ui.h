@@ -1,0 +1,136 @@
+/*
+ * ui.h: the terminal UI's shared parts, for ui.c (the loop, the status
+ * line, help), ui_draw.c (safe wide-character text, colours), ui_list.c
+ * (scrolling lists), ui_form.c (forms and prompts) and one ui_<screen>.c
+ * per screen.
+ *
+ * There is one event loop (libevent): the keyboard, the background sync,
+ * timers and HTTP all run on it, so nothing may block. Forms and prompts
+ * are therefore not modal loops: they are overlays that receive the keys
+ * while open and call back when done.
+ */
+#ifndef GK_UI_H
+#define GK_UI_H
+
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <curses.h>
+#include <wchar.h>
+
+#include "gridkeep.h"
+
+struct ui; /* the UI's context; ui.c owns it */
+
+/* The client the UI runs on (borrowed). */
+struct gk_client *ui_client(struct ui *u);
+
+/* One line of the ? help: the key as shown, and what it does. */
+struct ui_keyhelp {
+	const char *key;  /* "j, Down" (not translated) */
+	const char *what; /* N_("next line") */
+};
+
+/*
+ * A screen. open makes its state (caller of close owns it); reload is
+ * called when the replica changed (a local write, a sync); draw paints
+ * the body window; key gets a key the frame did not take, ch a character
+ * (is_key 0) or a KEY_ code (is_key 1), and returns 1 if it used it.
+ */
+struct ui_screen {
+	const char *name; /* N_("Hazards"): the tab */
+	void *(*open)(struct ui *u);
+	void (*close)(void *st);
+	void (*reload)(struct ui *u, void *st);
+	void (*draw)(struct ui *u, void *st, WINDOW *w, int rows, int cols);
+	int (*key)(struct ui *u, void *st, wint_t ch, int is_key);
+	const struct ui_keyhelp *help; /* ends with {NULL, NULL} */
+};
+
+extern const struct ui_screen ui_screen_hazards;    /* ui_hazards.c */
+extern const struct ui_screen ui_screen_patrols;    /* ui_patrols.c */
+extern const struct ui_screen ui_screen_depots;     /* ui_depots.c */
+extern const struct ui_screen ui_screen_volunteers; /* ui_volunteers.c */
+extern const struct ui_screen ui_screen_notices;    /* ui_notices.c */
+extern const struct ui_screen ui_screen_sync;       /* ui_sync.c */
+
+/* ---- ui.c: the frame ---------------------------------------------------- */
+
+/* Show a one-line message under the body until the next key. */
+void ui_flash(struct ui *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The replica changed: reload every screen and the status line. */
+void ui_changed(struct ui *u);
+/* Start a sync now (the status line shows it running). */
+void ui_sync_now(struct ui *u);
+/* Redraw everything at the next turn of the loop. */
+void ui_dirty(struct ui *u);
+
+/* ---- ui_draw.c: text and colours ------------------------------------------ */
+
+/*
+ * Columns s takes on a terminal (wide characters count 2). s is untrusted
+ * UTF-8; invalid bytes and control characters count as one "?" each.
+ */
+int ui_width(const char *s);
+/*
+ * Draw untrusted text at (y, x) in at most width columns: control
+ * characters, escapes and invalid UTF-8 become "?", a wide character is
+ * never cut in half, and text that does not fit ends in "~". With pad,
+ * fill the rest of width with spaces. Returns the columns drawn.
+ */
+int ui_text(WINDOW *w, int y, int x, int width, const char *s, int pad);
+/* The attribute for a risk level (1-4) or a warning level (1-4, I-IV):
+ * a colour pair, or bold/reverse/underline with NO_COLOR or on a
+ * monochrome terminal. */
+int ui_risk_attr(struct ui *u, int level);
+int ui_warn_attr(struct ui *u, int level);
+/* The word drawn beside the colour: _("red"), ... and the level names. */
+const char *ui_risk_word(int level);    /* 1 -> "重大/major (red)" per locale */
+const char *ui_warn_word(int level);    /* 1 -> "I red" */
+int ui_alert_attr(struct ui *u);        /* a discrepancy: negative, overdue */
+/* A UTC time text from a record as local "YYYY-MM-DD HH:MM" into out. */
+void ui_local_time(const char *utc, char out[32]);
+
+/* ---- ui_list.c: a scrolling list ----------------------------------------- */
+
+struct ui_list {
+	int n;   /* rows */
+	int sel; /* selected row, 0..n-1 (0 when empty) */
+	int top; /* first row shown */
+};
+/*
+ * Move the selection for j/k, arrows, PgUp/PgDn, Home/End, g/G; keep it on
+ * screen for a window of rows lines. 1 if the key was a movement.
+ */
+int ui_list_key(struct ui_list *l, wint_t ch, int is_key, int rows);
+/* Fix sel and top after n changed or the window was resized. */
+void ui_list_fit(struct ui_list *l, int rows);
+
+/* ---- ui_form.c: forms and prompts ------------------------------------------ */
+
+typedef void (*ui_form_done)(struct ui *u, void *arg,
+                             const struct act_result *res);
+/*
+ * Open the form of action a on target (NULL for a new record), with
+ * prefill (an object of input -> string, borrowed; may be NULL). The form
+ * takes the keys until it is saved or cancelled. Saving runs action_run:
+ * a refusal is shown on the form with the field at fault focused and
+ * nothing typed is lost; success closes it, calls ui_changed and then
+ * done (may be NULL).
+ */
+void ui_form_open(struct ui *u, const struct gk_action *a, const char *target,
+                  json_t *prefill, ui_form_done done, void *arg);
+/*
+ * Ask for one line at the bottom (search). done gets the text, or NULL
+ * when cancelled with Esc.
+ */
+void ui_prompt_open(struct ui *u, const char *label, const char *initial,
+                    void (*done)(struct ui *u, void *arg, const char *text),
+                    void *arg);
+/* 1 while a form or prompt has the keyboard (ui.c routes keys to it). */
+int ui_overlay_active(struct ui *u);
+int ui_overlay_key(struct ui *u, wint_t ch, int is_key);
+void ui_overlay_draw(struct ui *u);
+
+#endif
