@@ -29,20 +29,21 @@ static int cmd_version(struct gk_client *, int, char **, struct gk_error *);
 static int cmd_help(struct gk_client *, int, char **, struct gk_error *);
 
 static const struct gk_client_command commands[] = {
-    {"init", "create the local replica, or migrate it to this version", 0,
+    {"init", N_("create the local replica, or migrate it to this version"), 0,
      cmd_init},
-    {"check", "check the replica's integrity and schema", 0, cmd_check},
-    {"dump", "print the replica's records in canonical form", 0, cmd_dump},
-    {"login", "log in to a server: login SERVER USER", 2, cmd_login},
-    {"logout", "forget the device token (the replica stays)", 0, cmd_logout},
-    {"sync", "push the outbox and pull the changes of our scope", 0,
+    {"check", N_("check the replica's integrity and schema"), 0, cmd_check},
+    {"dump", N_("print the replica's records in canonical form"), 0, cmd_dump},
+    {"login", N_("log in to a server: login SERVER USER"), 2, cmd_login},
+    {"logout", N_("forget the device token (the replica stays)"), 0,
+     cmd_logout},
+    {"sync", N_("push the outbox and pull the changes of our scope"), 0,
      cmd_sync},
-    {"status", "show the server, the last sync and the outbox", 0,
+    {"status", N_("show the server, the last sync and the outbox"), 0,
      cmd_status},
-    {"export", "write a table as CSV, JSON or GeoJSON", 8, cmd_export},
-    {"version", "print the versions of gridkeep and its libraries", 0,
+    {"export", N_("write a table as CSV, JSON or GeoJSON"), 8, cmd_export},
+    {"version", N_("print the versions of gridkeep and its libraries"), 0,
      cmd_version},
-    {"help", "print this help", 0, cmd_help},
+    {"help", N_("print this help"), 0, cmd_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -52,22 +53,24 @@ usage(FILE *f)
 	const struct gk_action *const *acts;
 	int nacts;
 
-	fprintf(f, "usage: gridkeep [-d file]            (the terminal UI)\n"
-	           "       gridkeep [-d file] command [args]\n"
-	           "       gridkeep --version | --help\n"
-	           "\n"
-	           "commands:\n");
+	fprintf(f, "%s",
+	        _("usage: gridkeep [-d file]            (the terminal UI)\n"
+	          "       gridkeep [-d file] command [args]\n"
+	          "       gridkeep --version | --help\n"
+	          "\n"
+	          "commands:\n"));
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name,
+		fprintf(f, "  %-10s %s\n", commands[i].name,
 		        _(commands[i].summary));
-	fprintf(f, "\nrecords (gridkeep ACTION --help lists its options):\n");
+	fprintf(f, "\n%s\n",
+	        _("records (gridkeep ACTION --help lists its options):"));
 	acts = action_all(&nacts);
 	for (int i = 0; i < nacts; i++)
-		fprintf(f, "  %-8s %s\n", acts[i]->name, _(acts[i]->title));
-	fprintf(f, "\n"
-	           "The replica is the -d file, else "
-	           "$XDG_DATA_HOME/gridkeep/replica.db,\n"
-	           "else ~/.local/share/gridkeep/replica.db.\n");
+		fprintf(f, "  %-10s %s\n", acts[i]->name, _(acts[i]->title));
+	fprintf(f, "\n%s",
+	        _("The replica is the -d file, else "
+	          "$XDG_DATA_HOME/gridkeep/replica.db,\n"
+	          "else ~/.local/share/gridkeep/replica.db.\n"));
 }
 
 static int
@@ -199,11 +202,36 @@ find_command(const char *name)
 	return NULL;
 }
 
+/*
+ * "gridkeep: message" on stderr. A message may quote what was typed or
+ * what a server sent, so C0 and C1 controls (ESC above all) are shown as
+ * "?": an error never drives the terminal.
+ */
+static void
+print_error(const char *msg)
+{
+	const unsigned char *p = (const unsigned char *)msg;
+
+	fputs("gridkeep: ", stderr);
+	for (; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fputc('?', stderr);
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fputc('?', stderr), p++;
+		else
+			fputc(*p, stderr);
+	}
+	fputc('\n', stderr);
+}
+
 /* A bad command line: say what, show the usage, exit 2. */
 static int
 bad_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "gridkeep: %s%s\n", what, arg);
+	char msg[GK_ERRMSG_MAX];
+
+	snprintf(msg, sizeof msg, "%s%s", what, arg);
+	print_error(msg);
 	usage(stderr);
 	return GK_EXIT_USAGE;
 }
@@ -271,9 +299,8 @@ main(int argc, char **argv)
 		rc = cmd->exec(&c, argc - 1, argv + 1, &err);
 	client_close(&c);
 	if (rc != GK_OK) {
-		fprintf(stderr, "gridkeep: %s\n",
-		        err.msg[0] != '\0' ? err.msg : gk_code_name(rc));
-		status = GK_EXIT_FAIL;
+		print_error(err.msg[0] != '\0' ? err.msg : gk_code_name(rc));
+		status = rc == GK_E_USAGE ? GK_EXIT_USAGE : GK_EXIT_FAIL;
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "gridkeep: cannot write the output\n");

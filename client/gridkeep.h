@@ -34,8 +34,8 @@
  * Loaded by session_load; logged_in is 0 before the first login.
  */
 struct gk_session {
-	int logged_in;     /* a user is stored (the token may be gone) */
-	char server[256];  /* base URL, "http://127.0.0.1:8080" */
+	int logged_in;    /* a user is stored (the token may be gone) */
+	char server[256]; /* base URL, "http://127.0.0.1:8080" */
 	char user_id[GK_ID_LEN + 1];
 	char username[65];
 	char display_name[101];
@@ -63,6 +63,8 @@ struct gk_client {
 	int64_t clock_offset_ms; /* server time - our wall clock, learned on
 	                            each sync (client_meta "clock_offset") */
 	struct gk_merge *merge;  /* owned, made on first use */
+	int64_t test_shift_ms;   /* GRIDKEEP_CLOCK_OFFSET_MS (tests only):
+	                            session_load shifts env's clock by it */
 };
 
 /* The wall clock corrected by what the server told us, in ms. */
@@ -131,8 +133,8 @@ int replica_outbox_counts(struct gk_client *c, int64_t counts[REPLICA_NSTATES],
  */
 int replica_meta_get(struct gk_client *c, const char *key, char *buf,
                      size_t size, struct gk_error *err);
-int replica_meta_put_tx(struct gk_client *c, const char *key,
-                        const char *value, struct gk_error *err);
+int replica_meta_put_tx(struct gk_client *c, const char *key, const char *value,
+                        struct gk_error *err);
 
 /* ---- write.c: the local write path ------------------------------------- */
 
@@ -316,8 +318,8 @@ enum export_format { EXPORT_CSV, EXPORT_JSON, EXPORT_GEOJSON };
  * to out: CSV in UTF-8 with a header row, a JSON array of objects, or a
  * GeoJSON FeatureCollection of the rows with a place (hazards, depots).
  */
-int export_table(struct gk_client *c, const char *table,
-                 enum export_format fmt, FILE *out, struct gk_error *err);
+int export_table(struct gk_client *c, const char *table, enum export_format fmt,
+                 FILE *out, struct gk_error *err);
 
 /* ---- cmd_sync.c, cmd_records.c: the subcommands ------------------------ */
 

@@ -119,7 +119,7 @@ replica_verify(struct gk_client *c, struct gk_error *err)
 	int rc;
 
 	if (schema_version(c->db, "server") > 0)
-		return gk_error_set(err, GK_E_USAGE,
+		return gk_error_set(err, GK_E_NOT_FOUND,
 		                    "%s is a gridkeepd database, not a replica",
 		                    c->db_path);
 	if (rec == 0 && cli == 0)
@@ -181,6 +181,18 @@ replica_open(struct gk_client *c, int flags, int *created, struct gk_error *err)
 	                  err)) != GK_OK)
 		return rc;
 	if ((flags & REPLICA_CREATE) && (rc = replica_setup(c, err)) != GK_OK)
+		return rc;
+	/* A replica made by an older gridkeep is brought up to date on
+	 * open: a station that upgrades must not have to know about init.
+	 * The migration is one transaction (schema.c). */
+	if (!(flags & (REPLICA_CREATE | REPLICA_RAW)) &&
+	    schema_version(c->db, "server") == 0 &&
+	    schema_version(c->db, "records") > 0 &&
+	    (schema_version(c->db, "records") < schema_latest("records") ||
+	     schema_version(c->db, "client") < schema_latest("client")) &&
+	    schema_version(c->db, "records") <= schema_latest("records") &&
+	    schema_version(c->db, "client") <= schema_latest("client") &&
+	    (rc = schema_migrate(c->db, GK_SIDE_CLIENT, err)) != GK_OK)
 		return rc;
 	if (flags & REPLICA_RAW)
 		return GK_OK;
