@@ -20,6 +20,11 @@
  * hazard row arriving after its events) re-derives the hazard's status in
  * hazard.c, inside the same transaction.
  *
+ * A client whose change the server refused for its clock (clock_skew)
+ * stamps it again and re-sends it; merge_restamp_tx then moves the old
+ * stamp to the new one wherever the row still holds it, so the replica
+ * ends as if the change had been made with the new stamp.
+ *
  * Cost: one indexed lookup and one write per mutable change, one insert per
  * append; statements are prepared once per struct gk_merge and reused.
  * Nothing here validates: callers check untrusted changes with validate.c
@@ -34,9 +39,10 @@
 #define GK_STAMP_LEN 16
 
 struct table_stmts {
-	sqlite3_stmt *select; /* mutable: _stamps of a row */
-	sqlite3_stmt *insert; /* both: a whole row */
-	sqlite3_stmt *update; /* mutable: flagged fields + _stamps */
+	sqlite3_stmt *select;  /* mutable: _stamps of a row */
+	sqlite3_stmt *insert;  /* both: a whole row */
+	sqlite3_stmt *update;  /* mutable: flagged fields + _stamps */
+	sqlite3_stmt *restamp; /* mutable: _stamps; append: hlc of a row */
 };
 
 struct gk_merge {
@@ -99,6 +105,14 @@ prepare_table(struct gk_merge *m, const struct gk_table *t,
 	if (b.n >= sizeof b.s - 1)
 		return gk_error_set(err, GK_E_DB, "statement too long");
 	if ((rc = prepare(m->db, b.s, &ts->insert, err)) != GK_OK)
+		return rc;
+	b.n = 0;
+	sql_add(&b, "UPDATE ");
+	sql_add(&b, t->name);
+	sql_add(&b, t->kind == GK_MUTABLE
+	                ? " SET _stamps=?2 WHERE id=?1"
+	                : " SET hlc=?2 WHERE id=?1 AND hlc=?3 AND node=?4");
+	if ((rc = prepare(m->db, b.s, &ts->restamp, err)) != GK_OK)
 		return rc;
 	if (t->kind == GK_APPEND)
 		return GK_OK;
@@ -172,6 +186,7 @@ merge_free(struct gk_merge *m)
 		sqlite3_finalize(m->st[i].select);
 		sqlite3_finalize(m->st[i].insert);
 		sqlite3_finalize(m->st[i].update);
+		sqlite3_finalize(m->st[i].restamp);
 	}
 	free(m->st);
 	hazard_deriver_free(m->haz);
@@ -375,4 +390,72 @@ merge_apply_batch(struct gk_merge *m, const struct gk_change *cs, size_t n,
 		return gk_error_set(err, rc, "commit: %s",
 		                    sqlite3_errmsg(m->db));
 	return GK_OK;
+}
+
+/*
+ * A change this replica made was refused for its clock and stamped again
+ * (the client re-sends it): move the stamp (old hlc, node) to (new_hlc,
+ * node) wherever the local row still holds exactly that stamp, so that
+ * this replica ends with what every other one will have. A mutable row's
+ * fields keep their values; a ledger row its place, and a hazard event
+ * re-derives its hazard.
+ */
+int
+merge_restamp_tx(struct gk_merge *m, const struct gk_change *old,
+                 uint64_t new_hlc, struct gk_error *err)
+{
+	const struct gk_table *t = old->table;
+	struct table_stmts *ts = &m->st[t->index];
+	unsigned char stamps[GK_MAX_FIELDS * GK_STAMP_LEN];
+	unsigned char was[GK_STAMP_LEN], now[GK_STAMP_LEN];
+	size_t slen = (size_t)t->nfields * GK_STAMP_LEN, have = 0;
+	char node[GK_NODE_LEN + 1];
+	int rc, moved = 0;
+
+	if (t->kind == GK_APPEND) {
+		node_format(old->node, node);
+		sqlite3_bind_text(ts->restamp, 1, old->row, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ts->restamp, 2, (sqlite3_int64)new_hlc);
+		sqlite3_bind_int64(ts->restamp, 3, (sqlite3_int64)old->hlc);
+		sqlite3_bind_text(ts->restamp, 4, node, GK_NODE_LEN,
+		                  SQLITE_STATIC);
+		if ((rc = step_done(m->db, ts->restamp, err)) != GK_OK)
+			return rc;
+		if (sqlite3_changes(m->db) > 0 && t == m->events) {
+			json_t *h = json_object_get(old->fields, "hazard");
+			if (json_is_string(h))
+				return hazard_derive_tx(
+				    m->haz, json_string_value(h), err);
+		}
+		return GK_OK;
+	}
+
+	stamp_put(was, old->hlc, old->node);
+	stamp_put(now, new_hlc, old->node);
+	memset(stamps, 0, slen);
+	sqlite3_bind_text(ts->select, 1, old->row, -1, SQLITE_STATIC);
+	rc = sqlite3_step(ts->select);
+	if (rc == SQLITE_ROW) {
+		const void *blob = sqlite3_column_blob(ts->select, 0);
+		have = (size_t)sqlite3_column_bytes(ts->select, 0);
+		if (have > slen)
+			have = slen;
+		memcpy(stamps, blob, have);
+	}
+	sqlite3_reset(ts->select);
+	sqlite3_clear_bindings(ts->select);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return gk_error_set(err, GK_E_DB, "%s", sqlite3_errmsg(m->db));
+	for (int i = 0; i < t->nfields; i++) {
+		unsigned char *s = stamps + (size_t)i * GK_STAMP_LEN;
+		if (memcmp(s, was, GK_STAMP_LEN) == 0) {
+			memcpy(s, now, GK_STAMP_LEN);
+			moved++;
+		}
+	}
+	if (moved == 0)
+		return GK_OK;
+	sqlite3_bind_text(ts->restamp, 1, old->row, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(ts->restamp, 2, stamps, (int)slen, SQLITE_STATIC);
+	return step_done(m->db, ts->restamp, err);
 }

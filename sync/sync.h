@@ -414,6 +414,14 @@ int merge_apply_tx(struct gk_merge *m, const struct gk_change *c,
 /* Apply n changes in one transaction; results[] may be NULL. */
 int merge_apply_batch(struct gk_merge *m, const struct gk_change *cs, size_t n,
                       enum gk_applied *results, struct gk_error *err);
+/*
+ * Inside the caller's transaction: where the row of old still holds the
+ * stamp (old->hlc, old->node), in a mutable row's _stamps or an append
+ * row's hlc, put (new_hlc, old->node) instead (a change re-stamped after
+ * clock_skew). Values are untouched; a hazard event re-derives its hazard.
+ */
+int merge_restamp_tx(struct gk_merge *m, const struct gk_change *old,
+                     uint64_t new_hlc, struct gk_error *err);
 
 /* ---- views.c: figures derived from the ledgers -------------------------- */
 

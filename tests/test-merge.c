@@ -337,6 +337,93 @@ test_a_batch_reports_new_and_already_had_per_change(void **state)
 	db_close(db);
 }
 
+/* A unit change with the given stamp, node and name. */
+static void
+unit_change(struct gk_change *c, const char *hlc, const char *node,
+            const char *op, const char *name)
+{
+	char json[512];
+
+	snprintf(json, sizeof json,
+	         "{\"id\":\"0193a1b2-0000-7000-8000-0000000%s\",\"node\":"
+	         "\"%s\",\"hlc\":\"%s\",\"table\":\"units\",\"op\":"
+	         "\"%s\",\"row\":\"0193a1b2-0000-7000-8000-0000000000a1\","
+	         "\"fields\":{\"level\":\"grid\",\"name\":\"%s\"}}",
+	         hlc + 11, node, hlc, op, name);
+	tu_decode(c, json);
+}
+
+static void
+test_a_restamped_change_leaves_the_rows_it_would_have_made_fresh(void **state)
+{
+	sqlite3 *a = tu_replica(), *b = tu_replica();
+	struct gk_error err = {0};
+	struct gk_merge *ma = merge_new(a, &err), *mb = merge_new(b, &err);
+	struct gk_change ins, skewed, fresh, other, g_old, g_new;
+	char *da, *db_;
+
+	(void)state;
+	assert_non_null(ma);
+	assert_non_null(mb);
+	unit_change(&ins, "0000010000000000", "aaaaaaaaaaaaaaaa", "insert",
+	            "一");
+	/* A's clock was ahead: its rename carries a stamp of the future. */
+	unit_change(&skewed, "0000090000000000", "aaaaaaaaaaaaaaaa", "update",
+	            "二");
+	unit_change(&fresh, "0000050000000000", "aaaaaaaaaaaaaaaa", "update",
+	            "二");
+	tu_decode(&g_old, grant); /* hlc 0000010000000000 */
+	tu_decode(&g_new, grant);
+	g_old.hlc = 0x0000090000000000ULL;
+	g_new.hlc = 0x0000050000000000ULL;
+
+	/* A made the changes with the skewed stamp and then re-stamped them;
+	 * B received them as re-sent. */
+	assert_int_equal(merge_apply_batch(ma, &ins, 1, NULL, &err), GK_OK);
+	assert_int_equal(merge_apply_batch(ma, &skewed, 1, NULL, &err), GK_OK);
+	assert_int_equal(merge_apply_batch(ma, &g_old, 1, NULL, &err), GK_OK);
+	assert_int_equal(db_begin(a), GK_OK);
+	assert_int_equal(merge_restamp_tx(ma, &skewed, fresh.hlc, &err), GK_OK);
+	assert_int_equal(merge_restamp_tx(ma, &g_old, g_new.hlc, &err), GK_OK);
+	assert_int_equal(db_commit(a), GK_OK);
+	assert_int_equal(merge_apply_batch(mb, &ins, 1, NULL, &err), GK_OK);
+	assert_int_equal(merge_apply_batch(mb, &fresh, 1, NULL, &err), GK_OK);
+	assert_int_equal(merge_apply_batch(mb, &g_new, 1, NULL, &err), GK_OK);
+	da = dump_of(a);
+	db_ = dump_of(b);
+	assert_string_equal(da, db_);
+	free(da);
+	free(db_);
+
+	/* A later edit from elsewhere (stamp 6 < the old 9) now wins on both.
+	 */
+	unit_change(&other, "0000060000000000", "bbbbbbbbbbbbbbbb", "update",
+	            "三");
+	assert_int_equal(merge_apply_batch(ma, &other, 1, NULL, &err), GK_OK);
+	assert_int_equal(merge_apply_batch(mb, &other, 1, NULL, &err), GK_OK);
+	da = dump_of(a);
+	db_ = dump_of(b);
+	assert_string_equal(da, db_);
+	{
+		char buf[64];
+		assert_string_equal(
+		    tu_text(a, "SELECT name FROM units", buf, sizeof buf),
+		    "三");
+	}
+	free(da);
+	free(db_);
+	change_clear(&ins);
+	change_clear(&skewed);
+	change_clear(&fresh);
+	change_clear(&other);
+	change_clear(&g_old);
+	change_clear(&g_new);
+	merge_free(ma);
+	merge_free(mb);
+	db_close(a);
+	db_close(b);
+}
+
 int
 main(void)
 {
@@ -345,6 +432,8 @@ main(void)
 	        test_every_case_in_tests_merge_converges_as_expected),
 	    cmocka_unit_test(test_applying_a_change_again_reports_nothing_new),
 	    cmocka_unit_test(test_an_older_edit_of_a_field_changes_nothing),
+	    cmocka_unit_test(
+	        test_a_restamped_change_leaves_the_rows_it_would_have_made_fresh),
 	    cmocka_unit_test(
 	        test_a_second_earn_merges_but_validation_refuses_it),
 	    cmocka_unit_test(
