@@ -54,6 +54,16 @@ extern const struct ui_screen ui_screen_volunteers; /* ui_volunteers.c */
 extern const struct ui_screen ui_screen_notices;    /* ui_notices.c */
 extern const struct ui_screen ui_screen_sync;       /* ui_sync.c */
 
+/*
+ * The figures the Depots and Volunteers screens show, read per row from
+ * the ledgers' indexes; the tests check them against views_stock and
+ * views_points. today is "YYYY-MM-DD".
+ */
+int ui_depots_figures(sqlite3 *db, const char *depot, const char *item,
+                      const char *today, struct gk_stock_row *out);
+int ui_volunteers_points(sqlite3 *db, const char *volunteer,
+                         struct gk_points_row *out);
+
 /* ---- ui.c: the frame ---------------------------------------------------- */
 
 /* Show a one-line message under the body until the next key. */
@@ -66,7 +76,8 @@ void ui_sync_now(struct ui *u);
 /* Redraw everything at the next turn of the loop. */
 void ui_dirty(struct ui *u);
 
-/* ---- ui_draw.c: text and colours ------------------------------------------ */
+/* ---- ui_draw.c: text and colours ------------------------------------------
+ */
 
 /*
  * Columns s takes on a terminal (wide characters count 2). s is untrusted
@@ -86,9 +97,9 @@ int ui_text(WINDOW *w, int y, int x, int width, const char *s, int pad);
 int ui_risk_attr(struct ui *u, int level);
 int ui_warn_attr(struct ui *u, int level);
 /* The word drawn beside the colour: _("red"), ... and the level names. */
-const char *ui_risk_word(int level);    /* 1 -> "重大/major (red)" per locale */
-const char *ui_warn_word(int level);    /* 1 -> "I red" */
-int ui_alert_attr(struct ui *u);        /* a discrepancy: negative, overdue */
+const char *ui_risk_word(int level); /* 1 -> "重大/major (red)" per locale */
+const char *ui_warn_word(int level); /* 1 -> "I red" */
+int ui_alert_attr(struct ui *u);     /* a discrepancy: negative, overdue */
 /* A UTC time text from a record as local "YYYY-MM-DD HH:MM" into out. */
 void ui_local_time(const char *utc, char out[32]);
 
@@ -107,7 +118,8 @@ int ui_list_key(struct ui_list *l, wint_t ch, int is_key, int rows);
 /* Fix sel and top after n changed or the window was resized. */
 void ui_list_fit(struct ui_list *l, int rows);
 
-/* ---- ui_form.c: forms and prompts ------------------------------------------ */
+/* ---- ui_form.c: forms and prompts ------------------------------------------
+ */
 
 typedef void (*ui_form_done)(struct ui *u, void *arg,
                              const struct act_result *res);
@@ -132,5 +144,48 @@ void ui_prompt_open(struct ui *u, const char *label, const char *initial,
 int ui_overlay_active(struct ui *u);
 int ui_overlay_key(struct ui *u, wint_t ch, int is_key);
 void ui_overlay_draw(struct ui *u);
+
+/* ---- added for the frame, the forms and the Sync screen ------------------ */
+
+/*
+ * Keys: the frame takes Tab, Shift-Tab, 1-6, ?, s, S, Ctrl-L and Ctrl-C
+ * before a screen sees them; q and Esc go to the screen first (back from
+ * a detail) and quit when the screen does not use them. Enter reaches a
+ * screen as '\n' (is_key 0) whatever the terminal sends.
+ */
+
+/* The body window (the screen's draw gets it too); overlays draw into it. */
+WINDOW *ui_body(struct ui *u);
+/* Show the terminal cursor at (y, x) of the whole screen (stdscr, not the
+ * body: add the body's getbegyx) after this redraw; hidden otherwise. */
+void ui_cursor(struct ui *u, int y, int x);
+/* 1 when colours are in use (not NO_COLOR, and the terminal has them). */
+int ui_color(struct ui *u);
+/* The overlay (form or prompt) that has the keyboard, kept by ui.c. */
+struct ui_overlay; /* ui_form.c */
+struct ui_overlay *ui_overlay_get(struct ui *u);
+void ui_overlay_set(struct ui *u, struct ui_overlay *o);
+void ui_overlay_free(struct ui_overlay *o);
+
+/* What the background sync is doing, for the status line and Sync screen. */
+struct ui_syncinfo {
+	int online;        /* 1, 0, or -1 before the first attempt */
+	int busy;          /* a sync is running */
+	char progress[64]; /* "sending 40%" while busy, else "" */
+	int next_in;       /* seconds to the next background sync, -1 */
+	char last_error[GK_ERRMSG_MAX]; /* of the last attempt, or "" */
+};
+void ui_sync_info(struct ui *u, struct ui_syncinfo *out);
+
+/*
+ * Bytes of the longest start of s that fits in width columns, never
+ * cutting a character (at least one character when s is not empty): for
+ * wrapping long text over several lines.
+ */
+size_t ui_fit(const char *s, int width);
+/* Set up the colour pairs; 1 if colours are used (ui.c, after initscr). */
+int ui_colors_start(void);
+/* The short word of a risk level for lists: _("major"), ... */
+const char *ui_risk_short(int level);
 
 #endif
