@@ -2,7 +2,8 @@
  * replay.c: feed the committed fuzz corpus to the fuzz target, as a test.
  *
  * libFuzzer needs clang; this needs nothing. It reads every file in the
- * corpus directory (argv[1], else $top_srcdir/tests/fuzz/corpus), in name
+ * corpus directory (argv[1], else $top_srcdir/FUZZ_CORPUS: tests/fuzz/corpus
+ * unless the program is built with another, as fuzz-replay-pull is), in name
  * order, and passes each to LLVMFuzzerTestOneInput exactly as libFuzzer
  * would: a buffer of the file's size, no terminator. The target aborts on a
  * bug, so under `make check` with ASan and UBSan every corpus file, and
@@ -16,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#ifndef FUZZ_CORPUS
+#define FUZZ_CORPUS "tests/fuzz/corpus"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,8 +67,8 @@ main(int argc, char **argv)
 	if (argc > 1)
 		snprintf(dir, sizeof dir, "%s", argv[1]);
 	else
-		snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus",
-		         top != NULL ? top : ".");
+		snprintf(dir, sizeof dir, "%s/%s", top != NULL ? top : ".",
+		         FUZZ_CORPUS);
 	if ((d = opendir(dir)) == NULL) {
 		printf("Bail out! %s: %s\n", dir, strerror(errno));
 		return 1;

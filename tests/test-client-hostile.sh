@@ -1,0 +1,156 @@
+#!/bin/sh
+# test-client-hostile.sh: the station client's subcommands against hostile
+# input, driven from outside: text with terminal escapes, bytes that are
+# not UTF-8 and over-long values are refused with a clear error and write
+# nothing; a replica that is not SQLite, a token file that is garbage or
+# a FIFO, and a server where nothing listens each end the command at once
+# with a message, never a hang. Prints TAP.
+#
+# The server is the built gridkeepd on its demo data, on 127.0.0.1 port 0;
+# every client has its own replica (-d) under a temporary directory.
+
+top_builddir=${top_builddir:-.}
+bindir=$(cd "$top_builddir" && pwd) || exit 1
+GKD=$bindir/gridkeepd
+GK=$bindir/gridkeep
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-hostile.XXXXXX") || exit 1
+server_pid=
+cleanup() {
+	if [ -n "$server_pid" ]; then
+		kill -9 "$server_pid" 2>/dev/null
+		wait "$server_pid" 2>/dev/null
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+unset GRIDKEEPD_DB XDG_DATA_HOME GRIDKEEP_CLOCK_OFFSET_MS
+HOME=$tmp/home
+export HOME
+mkdir "$HOME" || exit 1
+LC_ALL=C.UTF-8
+export LC_ALL
+
+n=0
+check() {
+	desc=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		echo "# exit status: $status"
+		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -10
+	fi
+}
+# run NAME ARGS...: gridkeep on client NAME's replica, for at most 20 s,
+# so that a hang fails instead of stalling make check.
+run() {
+	name=$1
+	shift
+	timeout 20 "$GK" -d "$tmp/$name.db" "$@" >"$tmp/out" 2>"$tmp/err"
+	status=$?
+}
+err_has() { grep -F -e "$1" "$tmp/err" >/dev/null; }
+outbox() { sqlite3 -batch "$tmp/A.db" "SELECT count(*) FROM outbox"; }
+
+if ! command -v sqlite3 >/dev/null 2>&1; then
+	echo "Bail out! the sqlite3 shell is needed to look at the databases"
+	exit 1
+fi
+
+echo "1..10"
+
+"$GKD" -d "$tmp/server.db" demo >/dev/null 2>&1 || {
+	echo "Bail out! gridkeepd demo failed"
+	exit 1
+}
+"$GKD" -d "$tmp/server.db" serve -l 127.0.0.1:0 >"$tmp/server.log" 2>&1 &
+server_pid=$!
+i=0
+port=
+while [ $i -lt 100 ] && [ -z "$port" ]; do
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
+	    "$tmp/server.log")
+	[ -n "$port" ] || sleep 0.1
+	i=$((i + 1))
+done
+if [ -z "$port" ]; then
+	sed 's/^/# server: /' "$tmp/server.log"
+	echo "Bail out! the server did not start"
+	exit 1
+fi
+echo gridkeep-demo | "$GK" -d "$tmp/A.db" login "http://127.0.0.1:$port" hp.chenjing \
+    >/dev/null 2>&1 || {
+	echo "Bail out! login failed"
+	exit 1
+}
+timeout 60 "$GK" -d "$tmp/A.db" sync >/dev/null 2>&1 || {
+	echo "Bail out! the first sync failed"
+	exit 1
+}
+before=$(outbox)
+
+# refused: exit 1, a message naming the input, nothing in the outbox
+refused() {
+	[ "$status" -eq 1 ] && err_has "$1" && [ "$(outbox)" = "$before" ]
+}
+esc=$(printf '\033[2J\033]0;x\007')
+run A report --grid XF-HP-01 --category fire --risk 3 --title "a $esc b"
+check "a title with a terminal escape is refused and nothing is written" \
+    refused "--title: holds a control character"
+bad=$(printf 'bad \377\376 utf8')
+run A report --grid XF-HP-01 --category fire --risk 3 --title "$bad"
+check "a title that is not UTF-8 is refused and nothing is written" \
+    refused "--title: is not valid UTF-8"
+long=$(printf '%0300d' 0)
+run A report --grid XF-HP-01 --category fire --risk 3 --title "$long"
+check "a title over 200 bytes is refused and nothing is written" \
+    refused "--title: is longer than 200 bytes"
+run A report --grid XF-HP-01 --category fire --risk 3 --title x \
+    --description "$(printf 'line\001')"
+check "a description with a control character is refused" \
+    refused "--description: holds a control character"
+
+head -c 4096 /dev/urandom >"$tmp/junk.db"
+run junk status
+check "a replica that is not SQLite is refused with a clear error" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "is not a database" "$2"' \
+    sh "$status" "$tmp/err"
+
+cp "$tmp/A.db.token" "$tmp/token.keep"
+printf 'x\001y\r\n' >"$tmp/A.db.token"
+run A sync
+check "a token file with garbage asks to log in again" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "damaged: log in again" "$2"' \
+    sh "$status" "$tmp/err"
+rm -f "$tmp/A.db.token"
+mkfifo "$tmp/A.db.token"
+run A sync
+check "a token file that is a FIFO fails at once instead of hanging" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "damaged: log in again" "$2"' \
+    sh "$status" "$tmp/err"
+rm -f "$tmp/A.db.token"
+cp "$tmp/token.keep" "$tmp/A.db.token"
+chmod 600 "$tmp/A.db.token"
+
+run A sync
+check "with its token back the replica syncs" \
+    sh -c '[ "$1" -eq 0 ]' sh "$status"
+
+cp "$tmp/A.db" "$tmp/B.db"
+cp "$tmp/A.db.token" "$tmp/B.db.token"
+sqlite3 -batch "$tmp/B.db" \
+    "UPDATE client_meta SET value = 'http://127.0.0.1:1' WHERE key = 'server'"
+start=$(date +%s)
+run B sync
+end=$(date +%s)
+check "a server where nothing listens: cannot reach, within seconds" \
+    sh -c '[ "$1" -eq 1 ] && grep -q "cannot reach http://127.0.0.1:1" "$2" &&
+	[ $(($4 - $3)) -lt 10 ]' sh "$status" "$tmp/err" "$start" "$end"
+check "the failed attempt is recorded for status" \
+    sh -c 'sqlite3 -batch "$1" "SELECT value FROM client_meta
+	WHERE key = '"'last_error'"'" | grep -q "cannot reach"' sh "$tmp/B.db"
