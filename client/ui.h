@@ -183,9 +183,90 @@ void ui_sync_info(struct ui *u, struct ui_syncinfo *out);
  * wrapping long text over several lines.
  */
 size_t ui_fit(const char *s, int width);
+/*
+ * Bytes of the first line of s when wrapped to width columns: up to a
+ * newline, cut after a space when one is in the second half of the line,
+ * else between characters (at least one character, so a loop always
+ * moves on). *next gets where the next line begins (past the newline).
+ */
+size_t ui_wrap_next(const char *s, int width, const char **next);
+/* ui_text of s (NULL: "") in a padded cell of width columns with attr. */
+void ui_cell(WINDOW *w, int y, int x, int width, const char *s, int attr);
+/* A heading right-aligned in width columns by its display width. */
+void ui_head_right(WINDOW *w, int y, int x, int width, const char *s);
+/* ASCII s (a number) right-aligned in width columns with attr; "#" (then
+ * padded) when it does not fit. */
+void ui_right(WINDOW *w, int y, int x, int width, const char *s, int attr);
+
 /* Set up the colour pairs; 1 if colours are used (ui.c, after initscr). */
 int ui_colors_start(void);
 /* The short word of a risk level for lists: _("major"), ... */
 const char *ui_risk_short(int level);
+
+/* ---- ui_util.c: what the screens share ---------------------------------- */
+
+/* A key of the line at the bottom; action NULL: always shown. */
+struct ui_hint {
+	const char *key;    /* "Enter" (not translated) */
+	const char *action; /* the action it opens, shown only if allowed */
+	const char *what;   /* N_("full text") */
+};
+/* The keys of h[0..n) the user's role may use, "a ack  Enter text", in buf. */
+void ui_hints_make(struct ui *u, const struct ui_hint *h, size_t n, char *buf,
+                   size_t size);
+/*
+ * What a form shows for a record of kind ref: name when it names that
+ * record alone (as the form's chooser would put it), else id. Borrowed.
+ */
+const char *ui_ref_text(struct gk_client *c, const char *ref, const char *name,
+                        const char *id);
+/*
+ * Prepare sql[i] into *q[i] (persistent) for i < n. On failure, or with
+ * no db, puts "cannot read the replica: ..." in broken and returns -1.
+ */
+int ui_prepare(sqlite3 *db, const char *const *sql, sqlite3_stmt **const *q,
+               size_t n, char *broken, size_t size);
+
+/*
+ * Memory, or the end: running out is not something a screen can work
+ * around, so the screens' rows and names are allocated by these, which
+ * abort. ui_xstrdup copies s, "" for NULL; the caller frees.
+ */
+void *ui_xrealloc(void *ptr, size_t size);
+char *ui_xstrdup(const char *s);
+/*
+ * The name q (one parameter, the id; one column) gives for id, else id
+ * itself: a record outside this replica shows as its id. "" for no id.
+ * The caller frees it.
+ */
+char *ui_name_of(sqlite3_stmt *q, const char *id);
+/* The action name, or NULL after flashing that this build lacks it. */
+const struct gk_action *ui_action_get(struct ui *u, const char *name);
+/* 1 if the user may take a on target (NULL: a new record), else 0 after
+ * flashing why not. */
+int ui_action_may(struct ui *u, const struct gk_action *a, const char *target);
+/* 1 for the keys that go back from a detail: Esc, q, Left, Backspace. */
+int ui_key_back(wint_t ch, int is_key);
+
+/* Lines of text, each with an attribute the screen gives meaning to. */
+struct ui_line {
+	char *text; /* owned */
+	int attr;
+};
+struct ui_lines {
+	struct ui_line *v;
+	int n;
+};
+/* Append a copy of text (NULL: ""); aborts when out of memory. */
+void ui_lines_add(struct ui_lines *l, int attr, const char *text);
+/* Free every line; l is then empty and may be reused. */
+void ui_lines_clear(struct ui_lines *l);
+/*
+ * (ui_draw.c) Draw l wrapped by ui_wrap_next, skipping the first top wrapped
+ * lines, in rows lines with each line's attr as a curses attribute. Returns the
+ * wrapped lines there are in all.
+ */
+int ui_lines_draw(WINDOW *w, const struct ui_lines *l, int top, int rows,
+                  int cols);
 
 #endif

@@ -105,32 +105,11 @@ static const struct ui_keyhelp dep_help[] = {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/*
- * Memory, or the end: running out is not something a screen can work
- * around, so this is the one place this file aborts.
- */
-static void *
-dep_realloc(void *ptr, size_t size)
-{
-	if ((ptr = realloc(ptr, size != 0 ? size : 1)) == NULL)
-		abort();
-	return ptr;
-}
-
-static char *
-dep_strdup(const unsigned char *s)
-{
-	const char *t = s != NULL ? (const char *)s : "";
-	size_t n = strlen(t) + 1;
-
-	return memcpy(dep_realloc(NULL, n), t, n);
-}
-
 /* n zeroed elements of size bytes (n small: the lists of one screen). */
 static void *
 dep_alloc(size_t n, size_t size)
 {
-	return memset(dep_realloc(NULL, n * size), 0, n * size);
+	return memset(ui_xrealloc(NULL, n * size), 0, n * size);
 }
 
 static void
@@ -141,33 +120,14 @@ dep_copy_id(char dst[DEP_ID], sqlite3_stmt *st, int col)
 	snprintf(dst, DEP_ID, "%s", s != NULL ? (const char *)s : "");
 }
 
-/* Draw s in a cell of width columns with attr; pad with spaces. */
-static void
-dep_cell(WINDOW *w, int y, int x, int width, const char *s, int attr)
-{
-	if (width <= 0)
-		return;
-	wattron(w, attr);
-	ui_text(w, y, x, width, s, 1);
-	wattroff(w, attr);
-}
-
 /* A number right-aligned in width columns. */
 static void
 dep_num(WINDOW *w, int y, int x, int width, int64_t v, int attr)
 {
 	char buf[32];
-	int len = snprintf(buf, sizeof buf, "%lld", (long long)v);
 
-	if (width <= 0)
-		return;
-	if (len > width) {
-		dep_cell(w, y, x, width, "#", attr);
-		return;
-	}
-	wattron(w, attr);
-	mvwprintw(w, y, x, "%*s", width, buf);
-	wattroff(w, attr);
+	snprintf(buf, sizeof buf, "%lld", (long long)v);
+	ui_right(w, y, x, width, buf, attr);
 }
 
 static int
@@ -212,35 +172,11 @@ dep_lines_free(struct depots *st)
 
 /* The keys of the screen the user may use, for the line at the bottom:
  * an action's key is shown only if the user's role may take it. */
-static const struct {
-	const char *key, *action, *what;
-} dep_hints[] = {{"r", "receive", N_("receive")},   {"i", "issue", N_("issue")},
-                 {"t", "transfer", N_("transfer")}, {"c", "count", N_("count")},
-                 {"d", "dispose", N_("dispose")},   {"Enter", NULL, N_("lots")},
-                 {"/", NULL, N_("filter")}};
-
-static void
-dep_hints_make(struct ui *u, char *buf, size_t size)
-{
-	struct gk_client *c = ui_client(u);
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof dep_hints / sizeof dep_hints[0]; i++) {
-		const struct gk_action *a = NULL;
-		struct gk_error err;
-
-		if (dep_hints[i].action != NULL &&
-		    ((a = action_find(dep_hints[i].action)) == NULL ||
-		     !action_allowed(c, a, NULL, &err)))
-			continue;
-		if (len < size)
-			len += (size_t)snprintf(buf + len, size - len,
-			                        "%s%s %s", len > 0 ? "  " : "",
-			                        dep_hints[i].key,
-			                        _(dep_hints[i].what));
-	}
-}
+static const struct ui_hint dep_hints[] = {
+    {"r", "receive", N_("receive")},   {"i", "issue", N_("issue")},
+    {"t", "transfer", N_("transfer")}, {"c", "count", N_("count")},
+    {"d", "dispose", N_("dispose")},   {"Enter", NULL, N_("lots")},
+    {"/", NULL, N_("filter")}};
 
 /* ---- loading --------------------------------------------------------------
  */
@@ -304,12 +240,8 @@ dep_prepare(struct depots *st)
 	                      &st->q_lots,   &st->q_moves,   &st->q_user,
 	                      &st->q_suggest};
 
-	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-		if (sqlite3_prepare_v3(st->db, dep_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, q[i],
-		                       NULL) != SQLITE_OK)
-			return -1;
-	return 0;
+	return ui_prepare(st->db, dep_sql, q, sizeof q / sizeof q[0],
+	                  st->broken, sizeof st->broken);
 }
 
 static struct dep_name *
@@ -324,16 +256,18 @@ dep_load_names(sqlite3_stmt *q, int depots, int *n_out)
 			continue; /* a deleted depot is not shown */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			v = dep_realloc(v, (size_t)cap * sizeof *v);
+			v = ui_xrealloc(v, (size_t)cap * sizeof *v);
 		}
 		memset(&v[n], 0, sizeof v[n]);
 		dep_copy_id(v[n].id, q, 0);
-		v[n].name = dep_strdup(sqlite3_column_text(q, 1));
+		v[n].name = ui_xstrdup((const char *)sqlite3_column_text(q, 1));
 		if (depots) {
 			v[n].agreement = sqlite3_column_int(q, 2);
 		} else {
-			v[n].code = dep_strdup(sqlite3_column_text(q, 2));
-			v[n].uom = dep_strdup(sqlite3_column_text(q, 3));
+			v[n].code =
+			    ui_xstrdup((const char *)sqlite3_column_text(q, 2));
+			v[n].uom =
+			    ui_xstrdup((const char *)sqlite3_column_text(q, 3));
 		}
 		n++;
 	}
@@ -428,11 +362,11 @@ dep_row_add(struct depots *st, int depot, int item)
 
 	if (st->nrows == st->caprows) {
 		st->caprows = st->caprows ? st->caprows * 2 : 64;
-		st->rows = dep_realloc(st->rows,
+		st->rows = ui_xrealloc(st->rows,
 		                       (size_t)st->caprows * sizeof *st->rows);
-		st->view = dep_realloc(st->view,
+		st->view = ui_xrealloc(st->view,
 		                       (size_t)st->caprows * sizeof *st->view);
-		st->line_of = dep_realloc(st->line_of, (size_t)st->caprows *
+		st->line_of = ui_xrealloc(st->line_of, (size_t)st->caprows *
 		                                           sizeof *st->line_of);
 	}
 	r = &st->rows[st->nrows++];
@@ -498,7 +432,8 @@ dep_reload(struct ui *u, void *arg)
 	(void)u;
 	if (st->broken[0] != '\0')
 		return;
-	dep_hints_make(st->u, st->hint, sizeof st->hint);
+	ui_hints_make(st->u, dep_hints, sizeof dep_hints / sizeof dep_hints[0],
+	              st->hint, sizeof st->hint);
 	if (sel != NULL) {
 		memcpy(keep_depot, st->depots[sel->depot].id, DEP_ID);
 		if (sel->item >= 0)
@@ -637,7 +572,7 @@ dep_line_add(struct depots *st, enum dep_dkind kind, int attr)
 {
 	struct dep_dline *l;
 
-	st->lines = dep_realloc(st->lines,
+	st->lines = ui_xrealloc(st->lines,
 	                        (size_t)(st->nlines + 1) * sizeof *st->lines);
 	l = &st->lines[st->nlines++];
 	memset(l, 0, sizeof *l);
@@ -660,7 +595,7 @@ dep_fmt(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0; /* cannot happen with our formats: an empty text */
-	s = dep_realloc(NULL, (size_t)n + 1);
+	s = ui_xrealloc(NULL, (size_t)n + 1);
 	s[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
@@ -710,22 +645,6 @@ dep_reason_word(const char *w)
 	return w;
 }
 
-static char *
-dep_user(struct depots *st, const unsigned char *id)
-{
-	char *s;
-
-	if (id == NULL)
-		return dep_strdup(NULL);
-	sqlite3_bind_text(st->q_user, 1, (const char *)id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st->q_user) == SQLITE_ROW)
-		s = dep_strdup(sqlite3_column_text(st->q_user, 0));
-	else
-		s = dep_strdup(id);
-	sqlite3_reset(st->q_user);
-	return s;
-}
-
 static void
 dep_detail_build(struct depots *st)
 {
@@ -742,16 +661,14 @@ dep_detail_build(struct depots *st)
 		dep_figures(st, r);
 	dn = &st->depots[r->depot];
 	l = dep_line_add(st, DL_TITLE, A_BOLD);
-	l->col[0] = dep_strdup((const unsigned char *)dn->name);
+	l->col[0] = ui_xstrdup(dn->name);
 	if (dn->agreement) {
 		l = dep_line_add(st, DL_TEXT, 0);
-		l->col[0] = dep_strdup((const unsigned char *)_(
-		    "agreement reserve (held by a shop)"));
+		l->col[0] = ui_xstrdup(_("agreement reserve (held by a shop)"));
 	}
 	if (r->item < 0) {
 		l = dep_line_add(st, DL_TEXT, 0);
-		l->col[0] = dep_strdup((const unsigned char *)_(
-		    "no stock recorded at this depot"));
+		l->col[0] = ui_xstrdup(_("no stock recorded at this depot"));
 		return;
 	}
 	in = &st->items[r->item];
@@ -801,18 +718,17 @@ dep_detail_build(struct depots *st)
 		}
 		l = dep_line_add(st, DL_LOT, attr);
 		l->col[0] =
-		    dep_strdup(lot != NULL && lot[0] != '\0'
-		                   ? lot
-		                   : (const unsigned char *)_("(no lot)"));
-		l->col[1] = dep_strdup(e);
+		    ui_xstrdup(lot != NULL && lot[0] != '\0' ? (const char *)lot
+		                                             : _("(no lot)"));
+		l->col[1] = ui_xstrdup((const char *)e);
 		l->col[2] = dep_fmt("%lld", (long long)qty);
-		l->col[3] = dep_strdup((const unsigned char *)state);
+		l->col[3] = ui_xstrdup(state);
 		nlots++;
 	}
 	sqlite3_reset(q);
 	if (nlots == 0) {
 		l = dep_line_add(st, DL_TEXT, 0);
-		l->col[0] = dep_strdup((const unsigned char *)_("no lots"));
+		l->col[0] = ui_xstrdup(_("no lots"));
 	}
 
 	dep_line_add(st, DL_TEXT, 0);
@@ -862,20 +778,20 @@ dep_detail_build(struct depots *st)
 			            np > 2 ? " " : "", np > 2 ? part[2] : "");
 		}
 		l = dep_line_add(st, DL_MOVE, 0);
-		l->col[0] = dep_strdup((const unsigned char *)when);
-		l->col[1] =
-		    dep_strdup((const unsigned char *)dep_kind_word(kind));
+		l->col[0] = ui_xstrdup(when);
+		l->col[1] = ui_xstrdup(dep_kind_word(kind));
 		l->col[2] =
 		    dep_fmt("%+lld", (long long)sqlite3_column_int64(q, 2));
-		l->col[3] = dep_strdup(lot);
+		l->col[3] = ui_xstrdup((const char *)lot);
 		l->col[4] = detail;
-		l->col[5] = dep_user(st, sqlite3_column_text(q, 10));
+		l->col[5] = ui_name_of(
+		    st->q_user, (const char *)sqlite3_column_text(q, 10));
 		nmoves++;
 	}
 	sqlite3_reset(q);
 	if (nmoves == 0) {
 		l = dep_line_add(st, DL_TEXT, 0);
-		l->col[0] = dep_strdup((const unsigned char *)_("no moves"));
+		l->col[0] = ui_xstrdup(_("no moves"));
 	}
 }
 
@@ -942,18 +858,6 @@ dep_status(struct depots *st, const struct dep_row *r, char *buf, size_t size)
 	return attr;
 }
 
-/* A heading right-aligned by its display width. */
-static void
-dep_head_right(WINDOW *w, int y, int x, int width, const char *s)
-{
-	int sw = ui_width(s);
-
-	if (width <= 0)
-		return;
-	mvwprintw(w, y, x, "%*s", width, "");
-	ui_text(w, y, sw < width ? x + width - sw : x, width, s, 0);
-}
-
 /*
  * The list is drawn as lines: each depot's name, then its rows indented.
  * dep_line_row gives the row (an index into view) of a line, or -1 for a
@@ -993,12 +897,12 @@ dep_draw_row(struct depots *st, WINDOW *w, int y, int vi, int cols,
 	if (base)
 		mvwchgat(w, y, 0, cols, A_REVERSE, 0, NULL);
 	if (r->item < 0) {
-		dep_cell(w, y, x, cols - x, _("(no stock recorded)"), base);
+		ui_cell(w, y, x, cols - x, _("(no stock recorded)"), base);
 		return;
 	}
 	name =
 	    dep_fmt("%s %s", st->items[r->item].code, st->items[r->item].name);
-	dep_cell(w, y, x, c->item, name, base);
+	ui_cell(w, y, x, c->item, name, base);
 	free(name);
 	x += c->item + 1;
 	dep_num(w, y, x, c->on_hand, r->on_hand,
@@ -1015,7 +919,7 @@ dep_draw_row(struct depots *st, WINDOW *w, int y, int vi, int cols,
 		x += c->transit + 1;
 	}
 	sattr = dep_status(st, r, status, sizeof status);
-	dep_cell(w, y, x, cols - x, status, base | sattr);
+	ui_cell(w, y, x, cols - x, status, base | sattr);
 }
 
 static void
@@ -1035,27 +939,24 @@ dep_draw_list(struct depots *st, WINDOW *w, int rows, int cols)
 
 	x = 2;
 	wattron(w, A_BOLD);
-	dep_cell(w, 0, 0, 2, "", 0);
-	dep_cell(w, 0, x, c.item, _("Item"), 0);
+	ui_cell(w, 0, 0, 2, "", 0);
+	ui_cell(w, 0, x, c.item, _("Item"), 0);
 	x += c.item + 1;
-	dep_head_right(w, 0, x, c.on_hand, _("On hand"));
+	ui_head_right(w, 0, x, c.on_hand, _("On hand"));
 	x += c.on_hand + 1;
 	if (c.minimum > 0) {
-		dep_head_right(w, 0, x, c.minimum, _("Min"));
+		ui_head_right(w, 0, x, c.minimum, _("Min"));
 		x += c.minimum + 1;
 	}
 	if (c.transit > 0) {
-		dep_head_right(w, 0, x, c.transit, _("Transit"));
+		ui_head_right(w, 0, x, c.transit, _("Transit"));
 		x += c.transit + 1;
 	}
-	dep_cell(w, 0, x, cols - x, _("Status"), 0);
+	ui_cell(w, 0, x, cols - x, _("Status"), 0);
 	wattroff(w, A_BOLD);
 
-	if (footer > 0) {
-		wattron(w, A_DIM);
-		ui_text(w, rows - 1, 0, cols, st->hint, 1);
-		wattroff(w, A_DIM);
-	}
+	if (footer > 0)
+		ui_cell(w, rows - 1, 0, cols, st->hint, A_DIM);
 	if (st->nview == 0) {
 		ui_text(w, 2, 1, cols - 2,
 		        st->filter[0] != '\0'
@@ -1090,7 +991,7 @@ dep_draw_list(struct depots *st, WINDOW *w, int rows, int cols)
 			char *s = dep_fmt(
 			    "%s%s", d->name,
 			    d->agreement ? _(" (agreement reserve)") : "");
-			dep_cell(w, y + 1, 0, cols, s, A_BOLD);
+			ui_cell(w, y + 1, 0, cols, s, A_BOLD);
 			free(s);
 		}
 	}
@@ -1144,8 +1045,8 @@ dep_draw_detail(struct depots *st, WINDOW *w, int rows, int cols)
 		switch (l->kind) {
 		case DL_TITLE:
 		case DL_TEXT:
-			dep_cell(w, y, 0, cols, l->col[0] ? l->col[0] : "",
-			         base | l->attr);
+			ui_cell(w, y, 0, cols, l->col[0] ? l->col[0] : "",
+			        base | l->attr);
 			continue;
 		case DL_LOTHEAD:
 			head[0] = _("Lot");
@@ -1153,8 +1054,7 @@ dep_draw_detail(struct depots *st, WINDOW *w, int rows, int cols)
 			head[2] = _("Qty");
 			head[3] = "";
 			for (int i = 0; i < 4; i++) {
-				dep_cell(w, y, x, wl[i], head[i],
-				         base | A_BOLD);
+				ui_cell(w, y, x, wl[i], head[i], base | A_BOLD);
 				x += wl[i] + 1;
 			}
 			continue;
@@ -1168,8 +1068,7 @@ dep_draw_detail(struct depots *st, WINDOW *w, int rows, int cols)
 			for (int i = 0; i < 6; i++) {
 				if (wm[i] <= 0)
 					continue;
-				dep_cell(w, y, x, wm[i], head[i],
-				         base | A_BOLD);
+				ui_cell(w, y, x, wm[i], head[i], base | A_BOLD);
 				x += wm[i] + 1;
 			}
 			continue;
@@ -1192,8 +1091,8 @@ dep_draw_detail(struct depots *st, WINDOW *w, int rows, int cols)
 				dep_num(w, y, x, wv[i],
 				        strtoll(l->col[i], NULL, 10), attr);
 			else
-				dep_cell(w, y, x, wv[i],
-				         l->col[i] ? l->col[i] : "", attr);
+				ui_cell(w, y, x, wv[i],
+				        l->col[i] ? l->col[i] : "", attr);
 			x += wv[i] + 1;
 		}
 	}
@@ -1246,24 +1145,6 @@ dep_prefill(json_t *pre, const struct gk_action *a, const char *ref,
 }
 
 /*
- * What a form shows for a record: its name when that names it alone (as
- * the form's chooser would put it), else its id.
- */
-static const char *
-dep_ref_text(struct gk_client *c, const char *ref, const char *name,
-             const char *id)
-{
-	char found[GK_ID_LEN + 1];
-	struct gk_error err;
-
-	if (name != NULL && name[0] != '\0' &&
-	    action_resolve_ref(c, ref, name, found, &err) == GK_OK &&
-	    strcmp(found, id) == 0)
-		return name;
-	return id;
-}
-
-/*
  * Suggest the lot of a move into pre: for an issue the unexpired lot
  * that expires first (DESIGN.md), for a disposal the lot that expired
  * first. 1 if there was one.
@@ -1294,38 +1175,31 @@ static void
 dep_form(struct depots *st, const char *name)
 {
 	struct gk_client *c = ui_client(st->u);
-	const struct gk_action *a = action_find(name);
+	const struct gk_action *a = ui_action_get(st->u, name);
 	struct dep_row *r = dep_selected(st);
 	const char *target = NULL;
-	struct gk_error err;
 	json_t *pre;
 
-	memset(&err, 0, sizeof err);
-	if (a == NULL) {
-		ui_flash(st->u, _("%s: not available in this build"), name);
+	if (a == NULL)
 		return;
-	}
 	if (r != NULL && a->target != NULL && strcmp(a->target, "depot") == 0)
 		target = st->depots[r->depot].id;
 	if (a->target != NULL && target == NULL) {
 		ui_flash(st->u, "%s", _("select a depot first"));
 		return;
 	}
-	if (!action_allowed(c, a, target, &err)) {
-		ui_flash(st->u, "%s",
-		         err.msg[0] ? err.msg : _("your role may not do this"));
+	if (!ui_action_may(st->u, a, target))
 		return;
-	}
 	pre = json_object(); /* NULL: an empty form */
 	if (r != NULL) {
 		const struct dep_name *dn = &st->depots[r->depot];
 		if (target == NULL)
 			dep_prefill(pre, a, "depot",
-			            dep_ref_text(c, "depot", dn->name, dn->id));
+			            ui_ref_text(c, "depot", dn->name, dn->id));
 		if (r->item >= 0) {
 			const struct dep_name *in = &st->items[r->item];
 			dep_prefill(pre, a, "item",
-			            dep_ref_text(c, "item", in->code, in->id));
+			            ui_ref_text(c, "item", in->code, in->id));
 			if (strcmp(name, "issue") == 0)
 				dep_suggest_lot(st, r, 0, pre);
 			else if (strcmp(name, "dispose") == 0 &&
@@ -1359,8 +1233,7 @@ dep_key(struct ui *u, void *arg, wint_t ch, int is_key)
 	struct depots *st = arg;
 
 	if (st->detail) {
-		if ((!is_key && (ch == 27 || ch == L'q')) ||
-		    (is_key && (ch == KEY_LEFT || ch == KEY_BACKSPACE))) {
+		if (ui_key_back(ch, is_key)) {
 			st->detail = 0;
 			dep_lines_free(st);
 			ui_dirty(u);
@@ -1458,12 +1331,8 @@ dep_open(struct ui *u)
 
 	st->u = u;
 	st->db = ui_client(u)->db;
-	if (st->db == NULL || dep_prepare(st) != 0) {
-		snprintf(st->broken, sizeof st->broken,
-		         _("cannot read the replica: %s"),
-		         st->db != NULL ? sqlite3_errmsg(st->db) : "-");
+	if (dep_prepare(st) != 0)
 		return st;
-	}
 	dep_reload(u, st);
 	return st;
 }

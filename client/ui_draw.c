@@ -141,6 +141,40 @@ ui_fit(const char *s, int width)
 	return i;
 }
 
+size_t
+ui_wrap_next(const char *s, int width, const char **next)
+{
+	size_t i = 0, space = 0;
+	int cols = 0;
+
+	while (s[i] != '\0' && s[i] != '\n') {
+		long cp;
+		int cw = 1, n;
+
+		/* At most 4 bytes are looked at: a line costs its length. */
+		n = utf8_decode((const unsigned char *)s + i, strnlen(s + i, 4),
+		                &cp);
+		if (cp >= 0)
+			safe_char(cp, &cw);
+		if (cols + cw > width && i > 0) {
+			/* After the last space, unless that leaves the line
+			 * less than half full. */
+			if (space > i / 2) {
+				*next = s + space;
+				return space;
+			}
+			*next = s + i;
+			return i;
+		}
+		cols += cw;
+		i += (size_t)n;
+		if (cp == ' ')
+			space = i;
+	}
+	*next = s[i] == '\n' ? s + i + 1 : s + i;
+	return i;
+}
+
 int
 ui_text(WINDOW *w, int y, int x, int width, const char *s, int pad)
 {
@@ -290,4 +324,67 @@ ui_local_time(const char *utc, char out[32])
 	if (localtime_r(&t, &tm) == NULL ||
 	    strftime(out, 32, "%Y-%m-%d %H:%M", &tm) == 0)
 		strcpy(out, "?");
+}
+
+void
+ui_cell(WINDOW *w, int y, int x, int width, const char *s, int attr)
+{
+	if (width <= 0)
+		return;
+	wattron(w, attr);
+	ui_text(w, y, x, width, s != NULL ? s : "", 1);
+	wattroff(w, attr);
+}
+
+void
+ui_head_right(WINDOW *w, int y, int x, int width, const char *s)
+{
+	int sw = ui_width(s);
+
+	if (width <= 0)
+		return;
+	mvwprintw(w, y, x, "%*s", width, "");
+	ui_text(w, y, sw < width ? x + width - sw : x, width, s, 0);
+}
+
+int
+ui_lines_draw(WINDOW *w, const struct ui_lines *l, int top, int rows, int cols)
+{
+	int y = 0, line = 0;
+	char buf[1024];
+
+	for (int i = 0; i < l->n; i++) {
+		const char *s = l->v[i].text, *next;
+
+		do {
+			size_t n = ui_wrap_next(s, cols, &next);
+
+			if (line >= top && y < rows) {
+				if (n >= sizeof buf)
+					n = sizeof buf - 1;
+				memcpy(buf, s, n);
+				buf[n] = '\0';
+				ui_cell(w, y++, 0, cols, buf, l->v[i].attr);
+			}
+			line++;
+			s = next;
+		} while (*s != '\0');
+	}
+	return line;
+}
+
+void
+ui_right(WINDOW *w, int y, int x, int width, const char *s, int attr)
+{
+	int len = (int)strlen(s);
+
+	if (width <= 0)
+		return;
+	if (len > width) {
+		ui_cell(w, y, x, width, "#", attr);
+		return;
+	}
+	wattron(w, attr);
+	mvwprintw(w, y, x, "%*s", width, s);
+	wattroff(w, attr);
 }

@@ -82,11 +82,6 @@ struct hrow {
 	int overdue;
 };
 
-struct dline {
-	char *text;
-	int attr; /* 0 plain, 1 bold, 2 risk colour, 3 alert */
-};
-
 struct hazards {
 	struct ui *u;
 	/* filters */
@@ -104,8 +99,9 @@ struct hazards {
 	int detail;
 	char id[GK_ID_LEN + 1];
 	int drisk;
-	struct dline *lines;
-	int nlines, dtop;
+	/* attr: 0 plain, 1 bold, 2 risk colour, 3 alert */
+	struct ui_lines lines;
+	int dtop;
 	int nvis;          /* lines as drawn, wrapped */
 	char actions[256]; /* "v verify  p plan ..." allowed now */
 };
@@ -264,40 +260,19 @@ status_word(const char *status)
 
 /* ---- the detail ---------------------------------------------------------- */
 
-static void
-detail_clear(struct hazards *s)
-{
-	for (int i = 0; i < s->nlines; i++)
-		free(s->lines[i].text);
-	free(s->lines);
-	s->lines = NULL;
-	s->nlines = 0;
-}
-
 static void dadd(struct hazards *s, int attr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
 dadd(struct hazards *s, int attr, const char *fmt, ...)
 {
-	struct dline *p;
 	va_list ap;
-	char buf[2048], *text;
+	char buf[2048];
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	if ((text = strdup(buf)) == NULL)
-		return;
-	if ((p = realloc(s->lines, (size_t)(s->nlines + 1) * sizeof *p)) ==
-	    NULL) {
-		free(text);
-		return;
-	}
-	s->lines = p;
-	s->lines[s->nlines].text = text;
-	s->lines[s->nlines].attr = attr;
-	s->nlines++;
+	ui_lines_add(&s->lines, attr, buf);
 }
 
 static const char *
@@ -360,7 +335,7 @@ detail_load(struct hazards *s)
 	char buf[160];
 	int used = 0;
 
-	detail_clear(s);
+	ui_lines_clear(&s->lines);
 	s->actions[0] = '\0';
 	if (sqlite3_prepare_v2(c->db, hsql, -1, &st, NULL) != SQLITE_OK)
 		return;
@@ -492,7 +467,7 @@ detail_key(struct hazards *s, wint_t ch, int is_key)
 
 	if (!is_key && (ch == 27 || ch == L'q')) {
 		s->detail = 0;
-		detail_clear(s);
+		ui_lines_clear(&s->lines);
 		s->page_valid = 0;
 		return 1;
 	}
@@ -542,9 +517,9 @@ detail_draw(struct hazards *s, WINDOW *w, int rows, int cols)
 	int y = 0, vis = 0;
 
 	/* Long lines wrap; dtop counts the lines as shown. */
-	for (int i = 0; i < s->nlines; i++) {
-		const char *p = s->lines[i].text;
-		int a = s->lines[i].attr;
+	for (int i = 0; i < s->lines.n; i++) {
+		const char *p = s->lines.v[i].text;
+		int a = s->lines.v[i].attr;
 
 		wattrset(w, a == 1   ? (int)A_BOLD
 		            : a == 2 ? ui_risk_attr(s->u, s->drisk)
@@ -630,7 +605,7 @@ hazards_close(void *st)
 
 	if (s == NULL)
 		return;
-	detail_clear(s);
+	ui_lines_clear(&s->lines);
 	free(s);
 }
 

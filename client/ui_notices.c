@@ -32,12 +32,6 @@ struct not_row {
 	char *unit; /* the issuer's name, owned, loaded with the figures */
 };
 
-/* A line of the detail, wrapped to the window when drawn. */
-struct not_line {
-	int attr;
-	char *text; /* owned */
-};
-
 struct notices {
 	struct ui *u;
 	sqlite3 *db;
@@ -53,8 +47,8 @@ struct notices {
 	int page;
 
 	int detail;
-	struct not_line *lines;
-	int nlines;
+	/* The detail's lines, wrapped to the window when drawn. */
+	struct ui_lines lines;
 	int dtop;   /* first screen line of the detail shown */
 	int dshown; /* screen lines of the detail at the last draw */
 	int dtotal; /* wrapped lines of the detail at the last draw */
@@ -94,38 +88,7 @@ static const char *const not_sql[] = {
     "SELECT households FROM units WHERE id = ?1",
 };
 
-/*
- * Memory, or the end: running out is not something a screen can work
- * around, so this is the one place this file aborts.
- */
-static void *
-not_realloc(void *ptr, size_t size)
-{
-	if ((ptr = realloc(ptr, size != 0 ? size : 1)) == NULL)
-		abort();
-	return ptr;
-}
-
-static char *
-not_strdup(const char *s)
-{
-	const char *t = s != NULL ? s : "";
-	size_t n = strlen(t) + 1;
-
-	return memcpy(not_realloc(NULL, n), t, n);
-}
-
 #define NOT_COL(q, i) ((const char *)sqlite3_column_text((q), (i)))
-
-static void
-not_cell(WINDOW *w, int y, int x, int width, const char *s, int attr)
-{
-	if (width <= 0)
-		return;
-	wattron(w, attr);
-	ui_text(w, y, x, width, s != NULL ? s : "", 1);
-	wattroff(w, attr);
-}
 
 /* The short name of a warning level for the list: "II orange". */
 static const char *
@@ -150,33 +113,8 @@ not_kind_word(const char *kind)
 
 /* The keys of the screen the user may use, for the line at the bottom:
  * an action's key is shown only if the user's role may take it. */
-static const struct {
-	const char *key, *action, *what;
-} not_hints[] = {{"a", "ack", N_("acknowledge")},
-                 {"Enter", NULL, N_("full text")}};
-
-static void
-not_hints_make(struct ui *u, char *buf, size_t size)
-{
-	struct gk_client *c = ui_client(u);
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof not_hints / sizeof not_hints[0]; i++) {
-		const struct gk_action *a = NULL;
-		struct gk_error err;
-
-		if (not_hints[i].action != NULL &&
-		    ((a = action_find(not_hints[i].action)) == NULL ||
-		     !action_allowed(c, a, NULL, &err)))
-			continue;
-		if (len < size)
-			len += (size_t)snprintf(buf + len, size - len,
-			                        "%s%s %s", len > 0 ? "  " : "",
-			                        not_hints[i].key,
-			                        _(not_hints[i].what));
-	}
-}
+static const struct ui_hint not_hints[] = {{"a", "ack", N_("acknowledge")},
+                                           {"Enter", NULL, N_("full text")}};
 
 static void
 not_rows_free(struct notices *st)
@@ -190,16 +128,6 @@ not_rows_free(struct notices *st)
 	free(st->rows);
 	st->rows = NULL;
 	st->nrows = 0;
-}
-
-static void
-not_lines_free(struct notices *st)
-{
-	for (int i = 0; i < st->nlines; i++)
-		free(st->lines[i].text);
-	free(st->lines);
-	st->lines = NULL;
-	st->nlines = 0;
 }
 
 static struct not_row *
@@ -230,7 +158,8 @@ not_reload(struct ui *u, void *arg)
 	(void)u;
 	if (st->broken[0] != '\0')
 		return;
-	not_hints_make(st->u, st->hint, sizeof st->hint);
+	ui_hints_make(st->u, not_hints, sizeof not_hints / sizeof not_hints[0],
+	              st->hint, sizeof st->hint);
 	if (sel != NULL)
 		memcpy(keep, sel->id, NOT_ID);
 	not_rows_free(st);
@@ -241,7 +170,7 @@ not_reload(struct ui *u, void *arg)
 
 		if (st->nrows == cap) {
 			cap = cap ? cap * 2 : 32;
-			st->rows = not_realloc(st->rows,
+			st->rows = ui_xrealloc(st->rows,
 			                       (size_t)cap * sizeof *st->rows);
 		}
 		r = &st->rows[st->nrows++];
@@ -251,13 +180,13 @@ not_reload(struct ui *u, void *arg)
 		snprintf(r->kind, sizeof r->kind, "%s",
 		         NOT_COL(q, 1) ? NOT_COL(q, 1) : "");
 		r->level = sqlite3_column_int(q, 2);
-		r->title = not_strdup(NOT_COL(q, 3));
-		r->unit_id = not_strdup(NOT_COL(q, 4));
+		r->title = ui_xstrdup(NOT_COL(q, 3));
+		r->unit_id = ui_xstrdup(NOT_COL(q, 4));
 		snprintf(r->expires, sizeof r->expires, "%s",
 		         NOT_COL(q, 5) ? NOT_COL(q, 5) : "");
 		snprintf(r->issued, sizeof r->issued, "%s",
 		         NOT_COL(q, 6) ? NOT_COL(q, 6) : "");
-		r->targets = not_strdup(NOT_COL(q, 7));
+		r->targets = ui_xstrdup(NOT_COL(q, 7));
 	}
 	sqlite3_reset(q);
 	st->list.n = st->nrows;
@@ -269,21 +198,6 @@ not_reload(struct ui *u, void *arg)
 	ui_list_fit(&st->list, st->page > 0 ? st->page : 1);
 	if (st->detail)
 		not_detail_build(st);
-}
-
-static char *
-not_name(struct notices *st, sqlite3_stmt *q, const char *id)
-{
-	char *s = NULL;
-
-	if (id == NULL || *id == '\0')
-		return not_strdup("");
-	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		s = not_strdup(NOT_COL(q, 0));
-	sqlite3_reset(q);
-	(void)st;
-	return s != NULL ? s : not_strdup(id);
 }
 
 static void
@@ -304,21 +218,11 @@ not_figures(struct notices *st, struct not_row *r)
 		r->nacks = sqlite3_column_int64(st->q_told, 2);
 	}
 	sqlite3_reset(st->q_told);
-	r->unit = not_name(st, st->q_unit, r->unit_id);
+	r->unit = ui_name_of(st->q_unit, r->unit_id);
 }
 
 /* ---- the detail ------------------------------------------------------------
  */
-
-static void
-not_add(struct notices *st, int attr, const char *text)
-{
-	st->lines = not_realloc(st->lines,
-	                        (size_t)(st->nlines + 1) * sizeof *st->lines);
-	st->lines[st->nlines].attr = attr;
-	st->lines[st->nlines].text = not_strdup(text);
-	st->nlines++;
-}
 
 static void
 not_detail_build(struct notices *st)
@@ -330,24 +234,24 @@ not_detail_build(struct notices *st)
 	json_t *v;
 	int n = 0;
 
-	not_lines_free(st);
+	ui_lines_clear(&st->lines);
 	if (r == NULL)
 		return;
 	if (!r->have)
 		not_figures(st, r);
-	not_add(st, A_BOLD, r->title);
+	ui_lines_add(&st->lines, A_BOLD, r->title);
 	snprintf(buf, sizeof buf, "%s  %s", ui_warn_word(r->level),
 	         not_kind_word(r->kind));
-	not_add(st, ui_warn_attr(st->u, r->level), buf);
+	ui_lines_add(&st->lines, ui_warn_attr(st->u, r->level), buf);
 	ui_local_time(r->issued, when);
 	snprintf(buf, sizeof buf, _("issued by %s, %s"), r->unit, when);
-	not_add(st, 0, buf);
+	ui_lines_add(&st->lines, 0, buf);
 	if (r->expires[0] != '\0') {
 		ui_local_time(r->expires, when);
 		snprintf(buf, sizeof buf,
 		         not_expired(st, r) ? _("expired %s") : _("expires %s"),
 		         when);
-		not_add(st, not_expired(st, r) ? A_DIM : 0, buf);
+		ui_lines_add(&st->lines, not_expired(st, r) ? A_DIM : 0, buf);
 	}
 	/* The target units, by name: targets is a JSON array of ids; units
 	 * outside this replica's scope are counted, not named. */
@@ -364,7 +268,7 @@ not_detail_build(struct notices *st)
 
 			if (id == NULL)
 				continue;
-			name = not_name(st, st->q_unit, id);
+			name = ui_name_of(st->q_unit, id);
 			if (strcmp(name, id) == 0)
 				others++;
 			else if (len < sizeof buf)
@@ -388,28 +292,29 @@ not_detail_build(struct notices *st)
 			         others);
 		else
 			snprintf(line, sizeof line, _("to: %s"), buf);
-		not_add(st, 0, line);
+		ui_lines_add(&st->lines, 0, line);
 	}
 	json_decref(targets);
-	not_add(st, 0, "");
+	ui_lines_add(&st->lines, 0, "");
 
 	/* The body, as written (newlines kept). */
 	sqlite3_bind_text(st->q_body, 1, r->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st->q_body) == SQLITE_ROW &&
 	    NOT_COL(st->q_body, 0) != NULL)
-		not_add(st, 0, NOT_COL(st->q_body, 0));
+		ui_lines_add(&st->lines, 0, NOT_COL(st->q_body, 0));
 	sqlite3_reset(st->q_body);
-	not_add(st, 0, "");
+	ui_lines_add(&st->lines, 0, "");
 
-	not_add(st, r->acked ? 0 : A_BOLD,
-	        r->acked ? _("You have acknowledged this notice.")
+	ui_lines_add(&st->lines, r->acked ? 0 : A_BOLD,
+	             r->acked
+	                 ? _("You have acknowledged this notice.")
 	                 : _("You have not acknowledged this notice yet: a "
 	                     "acknowledges it."));
-	not_add(st, A_BOLD, _("Acknowledged by:"));
+	ui_lines_add(&st->lines, A_BOLD, _("Acknowledged by:"));
 	sqlite3_bind_text(st->q_acks, 1, r->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st->q_acks, 2, NOT_ACKS);
 	while (sqlite3_step(st->q_acks) == SQLITE_ROW) {
-		char *who = not_name(st, st->q_user, NOT_COL(st->q_acks, 0));
+		char *who = ui_name_of(st->q_user, NOT_COL(st->q_acks, 0));
 		const char *note = NOT_COL(st->q_acks, 4);
 		char told[64] = "";
 
@@ -422,86 +327,20 @@ not_detail_build(struct notices *st)
 		snprintf(buf, sizeof buf, "  %s  %s  %s%s%s", when2, who, told,
 		         note != NULL && *note ? "  " : "",
 		         note != NULL ? note : "");
-		not_add(st, 0, buf);
+		ui_lines_add(&st->lines, 0, buf);
 		free(who);
 		n++;
 	}
 	sqlite3_reset(st->q_acks);
 	if (n == 0)
-		not_add(st, 0, _("  nobody yet"));
-}
-
-/*
- * The bytes of s that fit in width columns, up to a newline; a cut falls
- * after a space when one is near. *next is where the next line begins.
- */
-static size_t
-not_cut(const char *s, int width, const char **next)
-{
-	size_t i = 0, space = 0;
-	int cols = 0;
-
-	while (s[i] != '\0' && s[i] != '\n') {
-		unsigned char b = (unsigned char)s[i];
-		size_t n = b < 0x80    ? 1
-		           : b >= 0xf0 ? 4
-		           : b >= 0xe0 ? 3
-		           : b >= 0xc0 ? 2
-		                       : 1;
-		char ch[5];
-		int cw;
-
-		for (size_t k = 1; k < n; k++)
-			if (((unsigned char)s[i + k] & 0xc0) != 0x80) {
-				n = 1; /* invalid: ui_text draws one "?" */
-				break;
-			}
-		memcpy(ch, s + i, n);
-		ch[n] = '\0';
-		cw = ui_width(ch);
-		if (cols + cw > width && i > 0) {
-			if (space > i / 2) {
-				*next = s + space;
-				return space;
-			}
-			*next = s + i;
-			return i;
-		}
-		cols += cw;
-		i += n;
-		if (b == ' ')
-			space = i;
-	}
-	*next = s[i] == '\n' ? s + i + 1 : s + i;
-	return i;
+		ui_lines_add(&st->lines, 0, _("  nobody yet"));
 }
 
 static void
 not_draw_detail(struct notices *st, WINDOW *w, int rows, int cols)
 {
-	int y = 0, line = 0;
-	char buf[1024];
-
-	for (int i = 0; i < st->nlines; i++) {
-		const char *s = st->lines[i].text, *next;
-
-		do {
-			size_t n = not_cut(s, cols, &next);
-
-			if (line >= st->dtop && y < rows) {
-				if (n >= sizeof buf)
-					n = sizeof buf - 1;
-				memcpy(buf, s, n);
-				buf[n] = '\0';
-				not_cell(w, y++, 0, cols, buf,
-				         st->lines[i].attr);
-			}
-			line++;
-			s = next;
-		} while (*s != '\0');
-	}
 	st->dshown = rows;
-	st->dtotal = line;
+	st->dtotal = ui_lines_draw(w, &st->lines, st->dtop, rows, cols);
 }
 
 /* ---- the list ------------------------------------------------------------ */
@@ -527,32 +366,29 @@ not_draw_list(struct notices *st, WINDOW *w, int rows, int cols)
 		listrows = 1;
 	st->page = listrows;
 	st->list.n = st->nrows;
-	if (rows >= 6) {
-		wattron(w, A_DIM);
-		ui_text(w, rows - 1, 0, cols, st->hint, 1);
-		wattroff(w, A_DIM);
-	}
+	if (rows >= 6)
+		ui_cell(w, rows - 1, 0, cols, st->hint, A_DIM);
 	ui_list_fit(&st->list, listrows);
 
 	x = 0;
 	wattron(w, A_BOLD);
-	not_cell(w, 0, x, wl, _("Level"), 0);
+	ui_cell(w, 0, x, wl, _("Level"), 0);
 	x += wl + 1;
 	if (wk > 0) {
-		not_cell(w, 0, x, wk, _("Kind"), 0);
+		ui_cell(w, 0, x, wk, _("Kind"), 0);
 		x += wk + 1;
 	}
-	not_cell(w, 0, x, wti, _("Title"), 0);
+	ui_cell(w, 0, x, wti, _("Title"), 0);
 	x += wti + 1;
 	if (wi > 0) {
-		not_cell(w, 0, x, wi, _("From"), 0);
+		ui_cell(w, 0, x, wi, _("From"), 0);
 		x += wi + 1;
 	}
-	not_cell(w, 0, x, we, _("Expires"), 0);
+	ui_cell(w, 0, x, we, _("Expires"), 0);
 	x += we + 1;
-	not_cell(w, 0, x, wa, _("Ack"), 0);
+	ui_cell(w, 0, x, wa, _("Ack"), 0);
 	x += wa + 1;
-	not_cell(w, 0, x, wt, _("Told"), 0);
+	ui_cell(w, 0, x, wt, _("Told"), 0);
 	wattroff(w, A_BOLD);
 
 	if (st->nrows == 0) {
@@ -571,39 +407,39 @@ not_draw_list(struct notices *st, WINDOW *w, int rows, int cols)
 		if (base)
 			mvwchgat(w, y + 1, 0, cols, A_REVERSE, 0, NULL);
 		x = 0;
-		not_cell(w, y + 1, x, wl, not_level_short(r->level),
-		         base | ui_warn_attr(st->u, r->level));
+		ui_cell(w, y + 1, x, wl, not_level_short(r->level),
+		        base | ui_warn_attr(st->u, r->level));
 		x += wl + 1;
 		if (expired)
 			base |= A_DIM;
 		if (wk > 0) {
-			not_cell(w, y + 1, x, wk, not_kind_word(r->kind), base);
+			ui_cell(w, y + 1, x, wk, not_kind_word(r->kind), base);
 			x += wk + 1;
 		}
-		not_cell(w, y + 1, x, wti, r->title, base);
+		ui_cell(w, y + 1, x, wti, r->title, base);
 		x += wti + 1;
 		if (wi > 0) {
-			not_cell(w, y + 1, x, wi, r->unit, base);
+			ui_cell(w, y + 1, x, wi, r->unit, base);
 			x += wi + 1;
 		}
 		if (expired) {
-			not_cell(w, y + 1, x, we, _("expired"), base);
+			ui_cell(w, y + 1, x, we, _("expired"), base);
 		} else if (r->expires[0] != '\0') {
 			ui_local_time(r->expires, when);
 			/* "MM-DD HH:MM" of "YYYY-MM-DD HH:MM" */
-			not_cell(w, y + 1, x, we,
-			         strlen(when) > 5 ? when + 5 : when, base);
+			ui_cell(w, y + 1, x, we,
+			        strlen(when) > 5 ? when + 5 : when, base);
 		} else {
-			not_cell(w, y + 1, x, we, "", base);
+			ui_cell(w, y + 1, x, we, "", base);
 		}
 		x += we + 1;
-		not_cell(w, y + 1, x, wa, r->acked ? _("yes") : _("no"),
-		         base | (r->acked || expired ? 0 : A_BOLD));
+		ui_cell(w, y + 1, x, wa, r->acked ? _("yes") : _("no"),
+		        base | (r->acked || expired ? 0 : A_BOLD));
 		x += wa + 1;
 		if (r->total >= 0)
 			snprintf(told, sizeof told, "%lld/%lld",
 			         (long long)r->told, (long long)r->total);
-		not_cell(w, y + 1, x, wt, told, base);
+		ui_cell(w, y + 1, x, wt, told, base);
 	}
 }
 
@@ -629,25 +465,18 @@ static void
 not_ack(struct notices *st)
 {
 	struct gk_client *c = ui_client(st->u);
-	const struct gk_action *a = action_find("ack");
+	const struct gk_action *a = ui_action_get(st->u, "ack");
 	struct not_row *r = not_selected(st);
-	struct gk_error err;
 	json_t *pre;
 
-	memset(&err, 0, sizeof err);
-	if (a == NULL) {
-		ui_flash(st->u, _("%s: not available in this build"), "ack");
+	if (a == NULL)
 		return;
-	}
 	if (r == NULL) {
 		ui_flash(st->u, "%s", _("no notice to acknowledge"));
 		return;
 	}
-	if (!action_allowed(c, a, r->id, &err)) {
-		ui_flash(st->u, "%s",
-		         err.msg[0] ? err.msg : _("your role may not do this"));
+	if (!ui_action_may(st->u, a, r->id))
 		return;
-	}
 	/* A grid worker tells households: the form starts with how many
 	 * there are in their grid. */
 	pre = json_object(); /* NULL: an empty form */
@@ -679,10 +508,9 @@ not_key(struct ui *u, void *arg, wint_t ch, int is_key)
 		int page = st->dshown > 1 ? st->dshown - 1 : 1;
 		int max = st->dtotal - st->dshown;
 
-		if ((!is_key && (ch == 27 || ch == L'q')) ||
-		    (is_key && (ch == KEY_LEFT || ch == KEY_BACKSPACE))) {
+		if (ui_key_back(ch, is_key)) {
 			st->detail = 0;
-			not_lines_free(st);
+			ui_lines_clear(&st->lines);
 		} else if ((!is_key && ch == L'j') ||
 		           (is_key && ch == KEY_DOWN)) {
 			st->dtop++;
@@ -752,14 +580,14 @@ not_close(void *arg)
 	sqlite3_finalize(st->q_body);
 	sqlite3_finalize(st->q_households);
 	not_rows_free(st);
-	not_lines_free(st);
+	ui_lines_clear(&st->lines);
 	free(st);
 }
 
 static void *
 not_open(struct ui *u)
 {
-	struct notices *st = not_realloc(NULL, sizeof *st);
+	struct notices *st = ui_xrealloc(NULL, sizeof *st);
 
 	memset(st, 0, sizeof *st);
 	sqlite3_stmt **q[] = {&st->q_list, &st->q_mine,      &st->q_told,
@@ -767,16 +595,9 @@ not_open(struct ui *u)
 	                      &st->q_body, &st->q_households};
 	st->u = u;
 	st->db = ui_client(u)->db;
-	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-		if (st->db == NULL ||
-		    sqlite3_prepare_v3(st->db, not_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, q[i],
-		                       NULL) != SQLITE_OK) {
-			snprintf(st->broken, sizeof st->broken,
-			         _("cannot read the replica: %s"),
-			         st->db != NULL ? sqlite3_errmsg(st->db) : "-");
-			return st;
-		}
+	if (ui_prepare(st->db, not_sql, q, sizeof q / sizeof q[0], st->broken,
+	               sizeof st->broken) != 0)
+		return st;
 	not_reload(u, st);
 	return st;
 }

@@ -43,11 +43,6 @@ struct pat_row {
 	char *who; /* owned, loaded when first drawn */
 };
 
-struct pat_line {
-	int attr;
-	char *text; /* owned */
-};
-
 struct patrols {
 	struct ui *u;
 	sqlite3 *db;
@@ -69,8 +64,8 @@ struct patrols {
 	int page;
 
 	int detail;
-	struct pat_line *lines;
-	int nlines, dtop, dshown, dtotal;
+	struct ui_lines lines;
+	int dtop, dshown, dtotal;
 };
 
 static const struct ui_keyhelp pat_help[] = {
@@ -121,37 +116,6 @@ static const char *const pat_sql[] = {
 
 #define PAT_COL(q, i) ((const char *)sqlite3_column_text((q), (i)))
 
-/*
- * Memory, or the end: running out is not something a screen can work
- * around, so this is the one place this file aborts.
- */
-static void *
-pat_realloc(void *ptr, size_t size)
-{
-	if ((ptr = realloc(ptr, size != 0 ? size : 1)) == NULL)
-		abort();
-	return ptr;
-}
-
-static char *
-pat_strdup(const char *s)
-{
-	const char *t = s != NULL ? s : "";
-	size_t n = strlen(t) + 1;
-
-	return memcpy(pat_realloc(NULL, n), t, n);
-}
-
-static void
-pat_cell(WINDOW *w, int y, int x, int width, const char *s, int attr)
-{
-	if (width <= 0)
-		return;
-	wattron(w, attr);
-	ui_text(w, y, x, width, s != NULL ? s : "", 1);
-	wattroff(w, attr);
-}
-
 static void
 pat_num(WINDOW *w, int y, int x, int width, int64_t v, int attr)
 {
@@ -167,47 +131,11 @@ pat_num(WINDOW *w, int y, int x, int width, int64_t v, int attr)
 	wattroff(w, attr);
 }
 
-/* A heading right-aligned by its display width. */
-static void
-pat_head_right(WINDOW *w, int y, int x, int width, const char *s)
-{
-	int sw = ui_width(s);
-
-	if (width <= 0)
-		return;
-	mvwprintw(w, y, x, "%*s", width, "");
-	ui_text(w, y, sw < width ? x + width - sw : x, width, s, 0);
-}
-
 /* The keys of the screen the user may use, for the line at the bottom:
  * an action's key is shown only if the user's role may take it. */
-static const struct {
-	const char *key, *action, *what;
-} pat_hints[] = {{"n", "patrol", N_("log a patrol")},
-                 {"Enter", NULL, N_("a grid's patrols, or a patrol whole")}};
-
-static void
-pat_hints_make(struct ui *u, char *buf, size_t size)
-{
-	struct gk_client *c = ui_client(u);
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof pat_hints / sizeof pat_hints[0]; i++) {
-		const struct gk_action *a = NULL;
-		struct gk_error err;
-
-		if (pat_hints[i].action != NULL &&
-		    ((a = action_find(pat_hints[i].action)) == NULL ||
-		     !action_allowed(c, a, NULL, &err)))
-			continue;
-		if (len < size)
-			len += (size_t)snprintf(buf + len, size - len,
-			                        "%s%s %s", len > 0 ? "  " : "",
-			                        pat_hints[i].key,
-			                        _(pat_hints[i].what));
-	}
-}
+static const struct ui_hint pat_hints[] = {
+    {"n", "patrol", N_("log a patrol")},
+    {"Enter", NULL, N_("a grid's patrols, or a patrol whole")}};
 
 static void
 pat_free_data(struct patrols *st)
@@ -223,16 +151,6 @@ pat_free_data(struct patrols *st)
 	st->grids = NULL;
 	st->rows = NULL;
 	st->ngrids = st->nrows = 0;
-}
-
-static void
-pat_lines_free(struct patrols *st)
-{
-	for (int i = 0; i < st->nlines; i++)
-		free(st->lines[i].text);
-	free(st->lines);
-	st->lines = NULL;
-	st->nlines = 0;
 }
 
 static int
@@ -300,7 +218,7 @@ pat_load_rows(struct patrols *st)
 			continue;
 		if (st->nrows == cap) {
 			cap = cap ? cap * 2 : 32;
-			st->rows = pat_realloc(st->rows,
+			st->rows = ui_xrealloc(st->rows,
 			                       (size_t)cap * sizeof *st->rows);
 		}
 		r = &st->rows[st->nrows++];
@@ -338,7 +256,8 @@ pat_reload(struct ui *u, void *arg)
 	(void)u;
 	if (st->broken[0] != '\0')
 		return;
-	pat_hints_make(st->u, st->hint, sizeof st->hint);
+	ui_hints_make(st->u, pat_hints, sizeof pat_hints / sizeof pat_hints[0],
+	              st->hint, sizeof st->hint);
 	if (sr != NULL)
 		memcpy(keep_row, sr->id, PAT_ID);
 	else if (sg >= 0)
@@ -353,15 +272,15 @@ pat_reload(struct ui *u, void *arg)
 
 		if (st->ngrids == cap) {
 			cap = cap ? cap * 2 : 16;
-			st->grids = pat_realloc(
+			st->grids = ui_xrealloc(
 			    st->grids, (size_t)cap * sizeof *st->grids);
 		}
 		g = &st->grids[st->ngrids++];
 		memset(g, 0, sizeof *g);
 		snprintf(g->id, sizeof g->id, "%s",
 		         PAT_COL(q, 0) ? PAT_COL(q, 0) : "");
-		g->name = pat_strdup(PAT_COL(q, 1));
-		g->code = pat_strdup(PAT_COL(q, 2));
+		g->name = ui_xstrdup(PAT_COL(q, 1));
+		g->code = ui_xstrdup(PAT_COL(q, 2));
 	}
 	sqlite3_reset(q);
 
@@ -411,30 +330,6 @@ pat_reload(struct ui *u, void *arg)
 
 /* ---- the detail of one patrol -------------------------------------------- */
 
-static void
-pat_add(struct patrols *st, int attr, const char *text)
-{
-	st->lines = pat_realloc(st->lines,
-	                        (size_t)(st->nlines + 1) * sizeof *st->lines);
-	st->lines[st->nlines].attr = attr;
-	st->lines[st->nlines].text = pat_strdup(text);
-	st->nlines++;
-}
-
-static char *
-pat_user(struct patrols *st, const char *id)
-{
-	char *s = NULL;
-
-	if (id == NULL || *id == '\0')
-		return pat_strdup("");
-	sqlite3_bind_text(st->q_user, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st->q_user) == SQLITE_ROW)
-		s = pat_strdup(PAT_COL(st->q_user, 0));
-	sqlite3_reset(st->q_user);
-	return s != NULL ? s : pat_strdup(id);
-}
-
 /* A hazard's status, translated (the words are ui_hazards.c's). */
 static const char *
 pat_status_word(const char *s)
@@ -458,48 +353,48 @@ pat_detail_build(struct patrols *st)
 	json_t *found = NULL, *v;
 	size_t i;
 
-	pat_lines_free(st);
+	ui_lines_clear(&st->lines);
 	if (r == NULL)
 		return;
 	sqlite3_bind_text(q, 1, r->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_ROW) {
 		sqlite3_reset(q);
-		pat_add(st, 0, _("this patrol is no longer here"));
+		ui_lines_add(&st->lines, 0, _("this patrol is no longer here"));
 		return;
 	}
-	pat_add(st, A_BOLD, st->grids[r->grid].name);
+	ui_lines_add(&st->lines, A_BOLD, st->grids[r->grid].name);
 	ui_local_time(PAT_COL(q, 0), t0);
 	ui_local_time(PAT_COL(q, 1), t1);
 	snprintf(buf, sizeof buf, "%s - %s", t0, t1);
-	pat_add(st, 0, buf);
+	ui_lines_add(&st->lines, 0, buf);
 	{
-		char *who = pat_user(st, PAT_COL(q, 6));
+		char *who = ui_name_of(st->q_user, PAT_COL(q, 6));
 		snprintf(buf, sizeof buf, _("by %s"), who);
 		free(who);
-		pat_add(st, 0, buf);
+		ui_lines_add(&st->lines, 0, buf);
 	}
 	if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
 		snprintf(buf, sizeof buf, _("places visited: %lld"),
 		         (long long)sqlite3_column_int64(q, 4));
-		pat_add(st, 0, buf);
+		ui_lines_add(&st->lines, 0, buf);
 	}
-	pat_add(st, 0, "");
-	pat_add(st, A_BOLD, _("Checklist:"));
-	pat_add(st, 0,
-	        PAT_COL(q, 2) && *PAT_COL(q, 2) ? PAT_COL(q, 2)
-	                                        : _("(none recorded)"));
+	ui_lines_add(&st->lines, 0, "");
+	ui_lines_add(&st->lines, A_BOLD, _("Checklist:"));
+	ui_lines_add(&st->lines, 0,
+	             PAT_COL(q, 2) && *PAT_COL(q, 2) ? PAT_COL(q, 2)
+	                                             : _("(none recorded)"));
 	if (PAT_COL(q, 3) != NULL && *PAT_COL(q, 3) != '\0') {
-		pat_add(st, 0, "");
-		pat_add(st, A_BOLD, _("Notes:"));
-		pat_add(st, 0, PAT_COL(q, 3));
+		ui_lines_add(&st->lines, 0, "");
+		ui_lines_add(&st->lines, A_BOLD, _("Notes:"));
+		ui_lines_add(&st->lines, 0, PAT_COL(q, 3));
 	}
 	if (PAT_COL(q, 5) != NULL)
 		found = json_loads(PAT_COL(q, 5), 0, NULL);
 	sqlite3_reset(q);
-	pat_add(st, 0, "");
-	pat_add(st, A_BOLD, _("Hazards found:"));
+	ui_lines_add(&st->lines, 0, "");
+	ui_lines_add(&st->lines, A_BOLD, _("Hazards found:"));
 	if (!json_is_array(found) || json_array_size(found) == 0)
-		pat_add(st, 0, _("  none"));
+		ui_lines_add(&st->lines, 0, _("  none"));
 	json_array_foreach (found, i, v) {
 		const char *id = json_string_value(v);
 
@@ -515,82 +410,16 @@ pat_detail_build(struct patrols *st)
 		else
 			snprintf(buf, sizeof buf, "  %s", id);
 		sqlite3_reset(st->q_hazard);
-		pat_add(st, 0, buf);
+		ui_lines_add(&st->lines, 0, buf);
 	}
 	json_decref(found);
-}
-
-/*
- * The bytes of s that fit in width columns, up to a newline; a cut falls
- * after a space when one is near. *next is where the next line begins.
- */
-static size_t
-pat_cut(const char *s, int width, const char **next)
-{
-	size_t i = 0, space = 0;
-	int cols = 0;
-
-	while (s[i] != '\0' && s[i] != '\n') {
-		unsigned char b = (unsigned char)s[i];
-		size_t n = b < 0x80    ? 1
-		           : b >= 0xf0 ? 4
-		           : b >= 0xe0 ? 3
-		           : b >= 0xc0 ? 2
-		                       : 1;
-		char ch[5];
-		int cw;
-
-		for (size_t k = 1; k < n; k++)
-			if (((unsigned char)s[i + k] & 0xc0) != 0x80) {
-				n = 1; /* invalid: ui_text draws one "?" */
-				break;
-			}
-		memcpy(ch, s + i, n);
-		ch[n] = '\0';
-		cw = ui_width(ch);
-		if (cols + cw > width && i > 0) {
-			if (space > i / 2) {
-				*next = s + space;
-				return space;
-			}
-			*next = s + i;
-			return i;
-		}
-		cols += cw;
-		i += n;
-		if (b == ' ')
-			space = i;
-	}
-	*next = s[i] == '\n' ? s + i + 1 : s + i;
-	return i;
 }
 
 static void
 pat_draw_detail(struct patrols *st, WINDOW *w, int rows, int cols)
 {
-	int y = 0, line = 0;
-	char buf[1024];
-
-	for (int i = 0; i < st->nlines; i++) {
-		const char *s = st->lines[i].text, *next;
-
-		do {
-			size_t n = pat_cut(s, cols, &next);
-
-			if (line >= st->dtop && y < rows) {
-				if (n >= sizeof buf)
-					n = sizeof buf - 1;
-				memcpy(buf, s, n);
-				buf[n] = '\0';
-				pat_cell(w, y++, 0, cols, buf,
-				         st->lines[i].attr);
-			}
-			line++;
-			s = next;
-		} while (*s != '\0');
-	}
 	st->dshown = rows;
-	st->dtotal = line;
+	st->dtotal = ui_lines_draw(w, &st->lines, st->dtop, rows, cols);
 }
 
 /* ---- the list ------------------------------------------------------------ */
@@ -638,24 +467,24 @@ pat_draw_line(struct patrols *st, WINDOW *w, int y, int line, int cols)
 		         _("Grids visited: %d of %d in the last day, %d of %d "
 		           "in the last 7 days"),
 		         st->day_grids, st->ngrids, st->week_grids, st->ngrids);
-		pat_cell(w, y, 0, cols, buf, 0);
+		ui_cell(w, y, 0, cols, buf, 0);
 		return;
 	}
 	if (line == 1) {
 		wattron(w, A_BOLD);
-		pat_cell(w, y, x, gn, _("Grid"), 0);
+		ui_cell(w, y, x, gn, _("Grid"), 0);
 		x += gn + 1;
 		if (gc > 0) {
-			pat_cell(w, y, x, gc, _("Code"), 0);
+			ui_cell(w, y, x, gc, _("Code"), 0);
 			x += gc + 1;
 		}
-		pat_head_right(w, y, x, g1, _("1 day"));
+		ui_head_right(w, y, x, g1, _("1 day"));
 		x += g1 + 1;
-		pat_head_right(w, y, x, g7, _("7 days"));
+		ui_head_right(w, y, x, g7, _("7 days"));
 		x += g7 + 1;
-		pat_head_right(w, y, x, gp, _("Places"));
+		ui_head_right(w, y, x, gp, _("Places"));
 		x += gp + 1;
-		pat_cell(w, y, x, gl, _("Last visit"), 0);
+		ui_cell(w, y, x, gl, _("Last visit"), 0);
 		wattroff(w, A_BOLD);
 		return;
 	}
@@ -669,10 +498,10 @@ pat_draw_line(struct patrols *st, WINDOW *w, int y, int line, int cols)
 			mvwchgat(w, y, 0, cols, A_REVERSE, 0, NULL);
 		if (st->only == i)
 			base |= A_BOLD;
-		pat_cell(w, y, x, gn, g->name, base);
+		ui_cell(w, y, x, gn, g->name, base);
 		x += gn + 1;
 		if (gc > 0) {
-			pat_cell(w, y, x, gc, g->code, base);
+			ui_cell(w, y, x, gc, g->code, base);
 			x += gc + 1;
 		}
 		pat_num(w, y, x, g1, g->day, base);
@@ -692,11 +521,11 @@ pat_draw_line(struct patrols *st, WINDOW *w, int y, int line, int cols)
 		pat_num(w, y, x, gp, g->places, base);
 		x += gp + 1;
 		ui_local_time(g->last, last);
-		pat_cell(w, y, x, gl,
-		         last[0]
-		             ? (gl < 16 && strlen(last) > 5 ? last + 5 : last)
-		             : _("never"),
-		         base);
+		ui_cell(w, y, x, gl,
+		        last[0]
+		            ? (gl < 16 && strlen(last) > 5 ? last + 5 : last)
+		            : _("never"),
+		        base);
 		return;
 	}
 	if (line == 2 + st->ngrids) {
@@ -708,20 +537,20 @@ pat_draw_line(struct patrols *st, WINDOW *w, int y, int line, int cols)
 		else
 			snprintf(buf, sizeof buf, "%s",
 			         _("Patrols in the last 7 days"));
-		pat_cell(w, y, 0, cols, buf, A_BOLD);
+		ui_cell(w, y, 0, cols, buf, A_BOLD);
 		return;
 	}
 	if (line == 3 + st->ngrids) {
 		wattron(w, A_BOLD);
-		pat_cell(w, y, x, pw, _("When"), 0);
+		ui_cell(w, y, x, pw, _("When"), 0);
 		x += pw + 1;
-		pat_cell(w, y, x, pg, _("Grid"), 0);
+		ui_cell(w, y, x, pg, _("Grid"), 0);
 		x += pg + 1;
-		pat_head_right(w, y, x, pp, _("Places"));
+		ui_head_right(w, y, x, pp, _("Places"));
 		x += pp + 1;
-		pat_head_right(w, y, x, ph, _("Hazards"));
+		ui_head_right(w, y, x, ph, _("Hazards"));
 		x += ph + 1;
-		pat_cell(w, y, x, pb, _("By"), 0);
+		ui_cell(w, y, x, pb, _("By"), 0);
 		wattroff(w, A_BOLD);
 		return;
 	}
@@ -733,22 +562,22 @@ pat_draw_line(struct patrols *st, WINDOW *w, int y, int line, int cols)
 		if (base)
 			mvwchgat(w, y, 0, cols, A_REVERSE, 0, NULL);
 		if (r->who == NULL)
-			r->who = pat_user(st, r->author);
+			r->who = ui_name_of(st->q_user, r->author);
 		/* "MM-DD HH:MM" of "YYYY-MM-DD HH:MM" when narrow */
-		pat_cell(w, y, x, pw,
-		         pw < 16 && strlen(r->when) > 5 ? r->when + 5 : r->when,
-		         base);
+		ui_cell(w, y, x, pw,
+		        pw < 16 && strlen(r->when) > 5 ? r->when + 5 : r->when,
+		        base);
 		x += pw + 1;
-		pat_cell(w, y, x, pg, st->grids[r->grid].name, base);
+		ui_cell(w, y, x, pg, st->grids[r->grid].name, base);
 		x += pg + 1;
 		if (r->places >= 0)
 			pat_num(w, y, x, pp, r->places, base);
 		else
-			pat_cell(w, y, x, pp, "", base);
+			ui_cell(w, y, x, pp, "", base);
 		x += pp + 1;
 		pat_num(w, y, x, ph, r->hazards, base);
 		x += ph + 1;
-		pat_cell(w, y, x, pb, r->who, base);
+		ui_cell(w, y, x, pb, r->who, base);
 	}
 }
 
@@ -759,9 +588,7 @@ pat_draw_list(struct patrols *st, WINDOW *w, int rows, int cols)
 
 	if (rows >= 6) {
 		rows--;
-		wattron(w, A_DIM);
-		ui_text(w, rows, 0, cols, st->hint, 1);
-		wattroff(w, A_DIM);
+		ui_cell(w, rows, 0, cols, st->hint, A_DIM);
 	}
 	st->page = rows;
 	st->list.n = st->ngrids + st->nrows;
@@ -812,52 +639,27 @@ pat_draw(struct ui *u, void *arg, WINDOW *w, int rows, int cols)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-/*
- * What a form shows for a record: its name when that names it alone (as
- * the form's chooser would put it), else its id.
- */
-static const char *
-pat_ref_text(struct gk_client *c, const char *ref, const char *name,
-             const char *id)
-{
-	char found[GK_ID_LEN + 1];
-	struct gk_error err;
-
-	if (name != NULL && name[0] != '\0' &&
-	    action_resolve_ref(c, ref, name, found, &err) == GK_OK &&
-	    strcmp(found, id) == 0)
-		return name;
-	return id;
-}
-
 static void
 pat_new(struct patrols *st)
 {
 	struct gk_client *c = ui_client(st->u);
-	const struct gk_action *a = action_find("patrol");
+	const struct gk_action *a = ui_action_get(st->u, "patrol");
 	int g = pat_selected_grid(st);
-	struct gk_error err;
 	json_t *pre;
 	char now[32];
 	time_t t = (time_t)(client_now_ms(c) / 1000);
 	struct tm tm;
 
-	memset(&err, 0, sizeof err);
-	if (a == NULL) {
-		ui_flash(st->u, _("%s: not available in this build"), "patrol");
+	if (a == NULL)
 		return;
-	}
-	if (!action_allowed(c, a, NULL, &err)) {
-		ui_flash(st->u, "%s",
-		         err.msg[0] ? err.msg : _("your role may not do this"));
+	if (!ui_action_may(st->u, a, NULL))
 		return;
-	}
 	pre = json_object(); /* NULL: an empty form */
 	if (g >= 0) {
 		json_object_set_new(
 		    pre, "grid",
-		    json_string(pat_ref_text(c, "grid", st->grids[g].name,
-		                             st->grids[g].id)));
+		    json_string(ui_ref_text(c, "grid", st->grids[g].name,
+		                            st->grids[g].id)));
 		/* The checklist of the grid's last patrol, to fill in again. */
 		sqlite3_bind_text(st->q_template, 1, st->grids[g].id, -1,
 		                  SQLITE_STATIC);
@@ -884,8 +686,7 @@ static int
 pat_key(struct ui *u, void *arg, wint_t ch, int is_key)
 {
 	struct patrols *st = arg;
-	int back = (!is_key && (ch == 27 || ch == L'q')) ||
-	           (is_key && (ch == KEY_LEFT || ch == KEY_BACKSPACE));
+	int back = ui_key_back(ch, is_key);
 
 	if (st->broken[0] != '\0')
 		return 0;
@@ -895,7 +696,7 @@ pat_key(struct ui *u, void *arg, wint_t ch, int is_key)
 
 		if (back) {
 			st->detail = 0;
-			pat_lines_free(st);
+			ui_lines_clear(&st->lines);
 		} else if ((!is_key && ch == L'j') ||
 		           (is_key && ch == KEY_DOWN)) {
 			st->dtop++;
@@ -973,14 +774,14 @@ pat_close(void *arg)
 	sqlite3_finalize(st->q_hazard);
 	sqlite3_finalize(st->q_template);
 	pat_free_data(st);
-	pat_lines_free(st);
+	ui_lines_clear(&st->lines);
 	free(st);
 }
 
 static void *
 pat_open(struct ui *u)
 {
-	struct patrols *st = pat_realloc(NULL, sizeof *st);
+	struct patrols *st = ui_xrealloc(NULL, sizeof *st);
 
 	memset(st, 0, sizeof *st);
 	sqlite3_stmt **q[] = {&st->q_grids,  &st->q_cover,   &st->q_places,
@@ -990,16 +791,9 @@ pat_open(struct ui *u)
 	st->u = u;
 	st->only = -1;
 	st->db = ui_client(u)->db;
-	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-		if (st->db == NULL ||
-		    sqlite3_prepare_v3(st->db, pat_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, q[i],
-		                       NULL) != SQLITE_OK) {
-			snprintf(st->broken, sizeof st->broken,
-			         _("cannot read the replica: %s"),
-			         st->db != NULL ? sqlite3_errmsg(st->db) : "-");
-			return st;
-		}
+	if (ui_prepare(st->db, pat_sql, q, sizeof q / sizeof q[0], st->broken,
+	               sizeof st->broken) != 0)
+		return st;
 	pat_reload(u, st);
 	return st;
 }

@@ -37,28 +37,12 @@ static const char *const sync_words[] __attribute__((unused)) = {
     N_("insert"),        N_("update"),
     N_("delete"),        N_("append")};
 
-struct sline {
-	char *text;
-	int attr; /* 0 plain, 1 bold, 3 alert */
-};
-
 struct syncs {
 	struct ui *u;
-	struct sline *lines;
-	int nlines;
+	struct ui_lines lines; /* attr: 0 plain, 1 bold, 3 alert */
 	struct ui_list l;
 	int rows, cols; /* of the last draw */
 };
-
-static void
-lines_clear(struct syncs *s)
-{
-	for (int i = 0; i < s->nlines; i++)
-		free(s->lines[i].text);
-	free(s->lines);
-	s->lines = NULL;
-	s->nlines = 0;
-}
 
 static void sadd(struct syncs *s, int attr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -66,24 +50,13 @@ static void sadd(struct syncs *s, int attr, const char *fmt, ...)
 static void
 sadd(struct syncs *s, int attr, const char *fmt, ...)
 {
-	struct sline *p;
-	char buf[1024], *text;
+	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	if ((text = strdup(buf)) == NULL)
-		return;
-	if ((p = realloc(s->lines, (size_t)(s->nlines + 1) * sizeof *p)) ==
-	    NULL) {
-		free(text);
-		return;
-	}
-	s->lines = p;
-	p[s->nlines].text = text;
-	p[s->nlines].attr = attr;
-	s->nlines++;
+	ui_lines_add(&s->lines, attr, buf);
 }
 
 /* Text on as many lines as it needs, each indented by indent columns:
@@ -157,7 +130,7 @@ sync_load(struct syncs *s)
 	sqlite3_stmt *st;
 	char buf[64], t[32], what[256], reason[GK_ERRMSG_MAX + 96];
 
-	lines_clear(s);
+	ui_lines_clear(&s->lines);
 	ui_sync_info(s->u, &si);
 	if (replica_outbox_counts(c, counts, &e) != GK_OK)
 		memset(counts, 0, sizeof counts);
@@ -232,7 +205,7 @@ sync_load(struct syncs *s)
 		}
 		sqlite3_finalize(st);
 	}
-	s->l.n = s->nlines;
+	s->l.n = s->lines.n;
 }
 
 static void *
@@ -252,7 +225,7 @@ sync_close(void *st)
 
 	if (s == NULL)
 		return;
-	lines_clear(s);
+	ui_lines_clear(&s->lines);
 	free(s);
 }
 
@@ -272,8 +245,8 @@ sync_key(struct ui *u, void *st, wint_t ch, int is_key)
 	if (s == NULL)
 		return 0;
 	if (!is_key && ch == L'\n') {
-		if (s->l.sel < s->nlines)
-			ui_flash(u, "%s", s->lines[s->l.sel].text);
+		if (s->l.sel < s->lines.n)
+			ui_flash(u, "%s", s->lines.v[s->l.sel].text);
 		return 1;
 	}
 	return ui_list_key(&s->l, ch, is_key, s->rows > 0 ? s->rows : 1);
@@ -295,8 +268,8 @@ sync_draw(struct ui *u, void *st, WINDOW *w, int rows, int cols)
 		sync_load(s); /* the reasons wrap to the new width */
 	}
 	ui_list_fit(&s->l, rows);
-	for (int y = 0; y < rows && s->l.top + y < s->nlines; y++) {
-		struct sline *ln = &s->lines[s->l.top + y];
+	for (int y = 0; y < rows && s->l.top + y < s->lines.n; y++) {
+		struct ui_line *ln = &s->lines.v[s->l.top + y];
 		int a = ln->attr == 1   ? (int)A_BOLD
 		        : ln->attr == 3 ? ui_alert_attr(u)
 		                        : (int)A_NORMAL;

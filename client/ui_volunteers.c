@@ -91,66 +91,6 @@ static const char *const vol_sql[] = {
     "SELECT coalesce(display_name, username) FROM users WHERE id = ?1",
 };
 
-/*
- * Memory, or the end: running out is not something a screen can work
- * around, so this is the one place this file aborts.
- */
-static void *
-vol_realloc(void *ptr, size_t size)
-{
-	if ((ptr = realloc(ptr, size != 0 ? size : 1)) == NULL)
-		abort();
-	return ptr;
-}
-
-static char *
-vol_strdup(const unsigned char *s)
-{
-	const char *t = s != NULL ? (const char *)s : "";
-	size_t n = strlen(t) + 1;
-
-	return memcpy(vol_realloc(NULL, n), t, n);
-}
-
-static void
-vol_cell(WINDOW *w, int y, int x, int width, const char *s, int attr)
-{
-	if (width <= 0)
-		return;
-	wattron(w, attr);
-	ui_text(w, y, x, width, s != NULL ? s : "", 1);
-	wattroff(w, attr);
-}
-
-/* Right-aligned text (ASCII: numbers) in width columns. */
-static void
-vol_right(WINDOW *w, int y, int x, int width, const char *s, int attr)
-{
-	int len = (int)strlen(s);
-
-	if (width <= 0)
-		return;
-	if (len > width) {
-		vol_cell(w, y, x, width, "#", attr);
-		return;
-	}
-	wattron(w, attr);
-	mvwprintw(w, y, x, "%*s", width, s);
-	wattroff(w, attr);
-}
-
-/* A translated heading right-aligned by its display width. */
-static void
-vol_head_right(WINDOW *w, int y, int x, int width, const char *s)
-{
-	int sw = ui_width(s);
-
-	if (width <= 0)
-		return;
-	mvwprintw(w, y, x, "%*s", width, "");
-	ui_text(w, y, sw < width ? x + width - sw : x, width, s, 0);
-}
-
 /* Minutes as hours with one decimal: "1.5". */
 static void
 vol_hours(int64_t minutes, char *buf, size_t size)
@@ -164,36 +104,11 @@ vol_hours(int64_t minutes, char *buf, size_t size)
 
 /* The keys of the screen the user may use, for the line at the bottom:
  * an action's key is shown only if the user's role may take it. */
-static const struct {
-	const char *key, *action, *what;
-} vol_hints[] = {{"a", "award", N_("award")},
-                 {"R", "redeem", N_("redeem")},
-                 {"n", "volunteer", N_("new")},
-                 {"Enter", NULL, N_("entries")},
-                 {"/", NULL, N_("search")}};
-
-static void
-vol_hints_make(struct ui *u, char *buf, size_t size)
-{
-	struct gk_client *c = ui_client(u);
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof vol_hints / sizeof vol_hints[0]; i++) {
-		const struct gk_action *a = NULL;
-		struct gk_error err;
-
-		if (vol_hints[i].action != NULL &&
-		    ((a = action_find(vol_hints[i].action)) == NULL ||
-		     !action_allowed(c, a, NULL, &err)))
-			continue;
-		if (len < size)
-			len += (size_t)snprintf(buf + len, size - len,
-			                        "%s%s %s", len > 0 ? "  " : "",
-			                        vol_hints[i].key,
-			                        _(vol_hints[i].what));
-	}
-}
+static const struct ui_hint vol_hints[] = {{"a", "award", N_("award")},
+                                           {"R", "redeem", N_("redeem")},
+                                           {"n", "volunteer", N_("new")},
+                                           {"Enter", NULL, N_("entries")},
+                                           {"/", NULL, N_("search")}};
 
 static void
 vol_rows_free(struct volunteers *st)
@@ -271,7 +186,8 @@ vol_reload(struct ui *u, void *arg)
 	(void)u;
 	if (st->broken[0] != '\0')
 		return;
-	vol_hints_make(st->u, st->hint, sizeof st->hint);
+	ui_hints_make(st->u, vol_hints, sizeof vol_hints / sizeof vol_hints[0],
+	              st->hint, sizeof st->hint);
 	if (sel != NULL)
 		memcpy(keep, sel->id, VOL_ID);
 	vol_rows_free(st);
@@ -282,23 +198,27 @@ vol_reload(struct ui *u, void *arg)
 
 		if (st->nrows == cap) {
 			cap = cap ? cap * 2 : 64;
-			st->rows = vol_realloc(st->rows,
+			st->rows = ui_xrealloc(st->rows,
 			                       (size_t)cap * sizeof *st->rows);
 		}
 		r = &st->rows[st->nrows++];
 		memset(r, 0, sizeof *r);
 		snprintf(r->id, sizeof r->id, "%s",
 		         id != NULL ? (const char *)id : "");
-		r->name = vol_strdup(sqlite3_column_text(st->q_list, 1));
-		r->contact = vol_strdup(sqlite3_column_text(st->q_list, 2));
-		r->skills = vol_strdup(sqlite3_column_text(st->q_list, 3));
-		r->unit_id = vol_strdup(sqlite3_column_text(st->q_list, 4));
+		r->name = ui_xstrdup(
+		    (const char *)sqlite3_column_text(st->q_list, 1));
+		r->contact = ui_xstrdup(
+		    (const char *)sqlite3_column_text(st->q_list, 2));
+		r->skills = ui_xstrdup(
+		    (const char *)sqlite3_column_text(st->q_list, 3));
+		r->unit_id = ui_xstrdup(
+		    (const char *)sqlite3_column_text(st->q_list, 4));
 		/* active is optional: absent means active */
 		r->active = sqlite3_column_type(st->q_list, 5) == SQLITE_NULL ||
 		            sqlite3_column_int(st->q_list, 5) != 0;
 	}
 	sqlite3_reset(st->q_list);
-	st->view = vol_realloc(NULL, (size_t)st->nrows * sizeof *st->view);
+	st->view = ui_xrealloc(NULL, (size_t)st->nrows * sizeof *st->view);
 	vol_apply_filter(st);
 	for (int v = 0; keep[0] != '\0' && v < st->nview; v++)
 		if (strcmp(st->rows[st->view[v]].id, keep) == 0) {
@@ -344,9 +264,10 @@ vol_figures(struct volunteers *st, struct vol_row *r)
 	sqlite3_reset(st->q_points);
 	sqlite3_bind_text(st->q_unit, 1, r->unit_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st->q_unit) == SQLITE_ROW)
-		r->unit = vol_strdup(sqlite3_column_text(st->q_unit, 0));
+		r->unit = ui_xstrdup(
+		    (const char *)sqlite3_column_text(st->q_unit, 0));
 	else
-		r->unit = vol_strdup(NULL);
+		r->unit = ui_xstrdup(NULL);
 	sqlite3_reset(st->q_unit);
 }
 
@@ -390,32 +311,22 @@ vol_detail_build(struct volunteers *st)
 
 		if (st->nentries == cap) {
 			cap = cap ? cap * 2 : 32;
-			st->entries = vol_realloc(
+			st->entries = ui_xrealloc(
 			    st->entries, (size_t)cap * sizeof *st->entries);
 		}
 		e = &st->entries[st->nentries++];
 		memset(e, 0, sizeof *e);
 		ui_local_time(t != NULL ? (const char *)t : "", e->when);
-		e->kind = vol_strdup((const unsigned char *)vol_kind_word(
-		    (const char *)sqlite3_column_text(q, 1)));
+		e->kind = ui_xstrdup(
+		    vol_kind_word((const char *)sqlite3_column_text(q, 1)));
 		e->points = sqlite3_column_int64(q, 2);
 		e->minutes = sqlite3_column_int64(q, 3);
 		n = (act ? strlen((const char *)act) : 0) +
 		    (why ? strlen((const char *)why) : 0) + 4;
-		e->what = vol_realloc(NULL, n);
+		e->what = ui_xrealloc(NULL, n);
 		snprintf(e->what, n, "%s%s%s", act ? (const char *)act : "",
 		         act && why ? ": " : "", why ? (const char *)why : "");
-		e->who = NULL;
-		if (who != NULL) {
-			sqlite3_bind_text(st->q_user, 1, (const char *)who, -1,
-			                  SQLITE_STATIC);
-			if (sqlite3_step(st->q_user) == SQLITE_ROW)
-				e->who = vol_strdup(
-				    sqlite3_column_text(st->q_user, 0));
-			sqlite3_reset(st->q_user);
-		}
-		if (e->who == NULL)
-			e->who = vol_strdup(who);
+		e->who = ui_name_of(st->q_user, (const char *)who);
 	}
 	sqlite3_reset(q);
 	st->dlist.n = st->nentries;
@@ -451,30 +362,27 @@ vol_draw_list(struct volunteers *st, WINDOW *w, int rows, int cols)
 
 	x = 0;
 	wattron(w, A_BOLD);
-	vol_cell(w, 0, x, wn, _("Name"), 0);
+	ui_cell(w, 0, x, wn, _("Name"), 0);
 	x += wn + 1;
 	if (wu > 0) {
-		vol_cell(w, 0, x, wu, _("Unit"), 0);
+		ui_cell(w, 0, x, wu, _("Unit"), 0);
 		x += wu + 1;
 	}
-	vol_head_right(w, 0, x, wp, _("Points"));
+	ui_head_right(w, 0, x, wp, _("Points"));
 	x += wp + 1;
-	vol_head_right(w, 0, x, wh, _("Hours"));
+	ui_head_right(w, 0, x, wh, _("Hours"));
 	x += wh + 1;
 	if (wa > 0) {
-		vol_cell(w, 0, x, wa, _("Active"), 0);
+		ui_cell(w, 0, x, wa, _("Active"), 0);
 		x += wa + 1;
 	}
-	vol_cell(w, 0, x, ws, "", 0);
+	ui_cell(w, 0, x, ws, "", 0);
 	x += ws + 1;
-	vol_cell(w, 0, x, wk, _("Skills"), 0);
+	ui_cell(w, 0, x, wk, _("Skills"), 0);
 	wattroff(w, A_BOLD);
 
-	if (footer > 0) {
-		wattron(w, A_DIM);
-		ui_text(w, rows - 1, 0, cols, st->hint, 1);
-		wattroff(w, A_DIM);
-	}
+	if (footer > 0)
+		ui_cell(w, rows - 1, 0, cols, st->hint, A_DIM);
 	if (st->nview == 0) {
 		ui_text(w, 2, 1, cols - 2,
 		        st->filter[0] != '\0'
@@ -502,26 +410,26 @@ vol_draw_list(struct volunteers *st, WINDOW *w, int rows, int cols)
 			sattr = ui_alert_attr(st->u);
 		}
 		x = 0;
-		vol_cell(w, y + 1, x, wn, r->name, base);
+		ui_cell(w, y + 1, x, wn, r->name, base);
 		x += wn + 1;
 		if (wu > 0) {
-			vol_cell(w, y + 1, x, wu, r->unit, base);
+			ui_cell(w, y + 1, x, wu, r->unit, base);
 			x += wu + 1;
 		}
 		snprintf(num, sizeof num, "%lld", (long long)r->points);
-		vol_right(w, y + 1, x, wp, num, base | sattr);
+		ui_right(w, y + 1, x, wp, num, base | sattr);
 		x += wp + 1;
 		vol_hours(r->minutes, hrs, sizeof hrs);
-		vol_right(w, y + 1, x, wh, hrs, base);
+		ui_right(w, y + 1, x, wh, hrs, base);
 		x += wh + 1;
 		if (wa > 0) {
-			vol_cell(w, y + 1, x, wa,
-			         r->active ? _("yes") : _("no"), base);
+			ui_cell(w, y + 1, x, wa, r->active ? _("yes") : _("no"),
+			        base);
 			x += wa + 1;
 		}
-		vol_cell(w, y + 1, x, ws, note, base | sattr);
+		ui_cell(w, y + 1, x, ws, note, base | sattr);
 		x += ws + 1;
-		vol_cell(w, y + 1, x, wk, r->skills, base);
+		ui_cell(w, y + 1, x, wk, r->skills, base);
 	}
 	if (footer == 2) {
 		struct vol_row *r = vol_selected(st);
@@ -555,23 +463,23 @@ vol_draw_detail(struct volunteers *st, WINDOW *w, int rows, int cols)
 	wattron(w, A_BOLD);
 	ui_text(w, 0, 0, cols / 2, r->name, 0);
 	wattroff(w, A_BOLD);
-	vol_cell(w, 0, cols / 2, cols - cols / 2, line,
-	         r->points < 0 ? ui_alert_attr(st->u) : 0);
+	ui_cell(w, 0, cols / 2, cols - cols / 2, line,
+	        r->points < 0 ? ui_alert_attr(st->u) : 0);
 	if (rows < 3)
 		return;
 	x = 0;
 	wattron(w, A_BOLD);
-	vol_cell(w, 1, x, wt, _("When"), 0);
+	ui_cell(w, 1, x, wt, _("When"), 0);
 	x += wt + 1;
-	vol_cell(w, 1, x, wk, _("Kind"), 0);
+	ui_cell(w, 1, x, wk, _("Kind"), 0);
 	x += wk + 1;
-	vol_head_right(w, 1, x, wp, _("Points"));
+	ui_head_right(w, 1, x, wp, _("Points"));
 	x += wp + 1;
-	vol_head_right(w, 1, x, wh, _("Hours"));
+	ui_head_right(w, 1, x, wh, _("Hours"));
 	x += wh + 1;
-	vol_cell(w, 1, x, wr, _("Activity or reason"), 0);
+	ui_cell(w, 1, x, wr, _("Activity or reason"), 0);
 	x += wr + 1;
-	vol_cell(w, 1, x, ww, _("By"), 0);
+	ui_cell(w, 1, x, ww, _("By"), 0);
 	wattroff(w, A_BOLD);
 	if (st->nentries == 0) {
 		ui_text(w, 2, 1, cols - 2, _("no point entries yet"), 0);
@@ -588,22 +496,22 @@ vol_draw_detail(struct volunteers *st, WINDOW *w, int rows, int cols)
 		if (base)
 			mvwchgat(w, y + 2, 0, cols, A_REVERSE, 0, NULL);
 		x = 0;
-		vol_cell(w, y + 2, x, wt, e->when, base);
+		ui_cell(w, y + 2, x, wt, e->when, base);
 		x += wt + 1;
-		vol_cell(w, y + 2, x, wk, e->kind, base);
+		ui_cell(w, y + 2, x, wk, e->kind, base);
 		x += wk + 1;
 		snprintf(num, sizeof num, "%+lld", (long long)e->points);
-		vol_right(w, y + 2, x, wp, num, base);
+		ui_right(w, y + 2, x, wp, num, base);
 		x += wp + 1;
 		if (e->minutes != 0)
 			vol_hours(e->minutes, hrs, sizeof hrs);
 		else
 			hrs[0] = '\0';
-		vol_right(w, y + 2, x, wh, hrs, base);
+		ui_right(w, y + 2, x, wh, hrs, base);
 		x += wh + 1;
-		vol_cell(w, y + 2, x, wr, e->what, base);
+		ui_cell(w, y + 2, x, wr, e->what, base);
 		x += wr + 1;
-		vol_cell(w, y + 2, x, ww, e->who, base);
+		ui_cell(w, y + 2, x, ww, e->who, base);
 	}
 }
 
@@ -625,39 +533,17 @@ vol_draw(struct ui *u, void *arg, WINDOW *w, int rows, int cols)
 
 /* ---- keys and forms ------------------------------------------------------ */
 
-/*
- * What a form shows for a record: its name when that names it alone (as
- * the form's chooser would put it), else its id.
- */
-static const char *
-vol_ref_text(struct gk_client *c, const char *ref, const char *name,
-             const char *id)
-{
-	char found[GK_ID_LEN + 1];
-	struct gk_error err;
-
-	if (name != NULL && name[0] != '\0' &&
-	    action_resolve_ref(c, ref, name, found, &err) == GK_OK &&
-	    strcmp(found, id) == 0)
-		return name;
-	return id;
-}
-
 static void
 vol_form(struct volunteers *st, const char *name, int needs_row)
 {
 	struct gk_client *c = ui_client(st->u);
-	const struct gk_action *a = action_find(name);
+	const struct gk_action *a = ui_action_get(st->u, name);
 	struct vol_row *r = vol_selected(st);
 	const char *target = NULL;
-	struct gk_error err;
 	json_t *pre;
 
-	memset(&err, 0, sizeof err);
-	if (a == NULL) {
-		ui_flash(st->u, _("%s: not available in this build"), name);
+	if (a == NULL)
 		return;
-	}
 	if (needs_row && r == NULL) {
 		ui_flash(st->u, "%s", _("select a volunteer first"));
 		return;
@@ -665,11 +551,8 @@ vol_form(struct volunteers *st, const char *name, int needs_row)
 	if (needs_row && a->target != NULL &&
 	    strcmp(a->target, "volunteer") == 0)
 		target = r->id;
-	if (!action_allowed(c, a, target, &err)) {
-		ui_flash(st->u, "%s",
-		         err.msg[0] ? err.msg : _("your role may not do this"));
+	if (!ui_action_may(st->u, a, target))
 		return;
-	}
 	pre = json_object(); /* NULL: an empty form */
 	if (needs_row && target == NULL) {
 		for (int i = 0; i < a->ninputs; i++)
@@ -678,8 +561,8 @@ vol_form(struct volunteers *st, const char *name, int needs_row)
 			    strcmp(a->inputs[i].ref, "volunteer") == 0) {
 				json_object_set_new(
 				    pre, a->inputs[i].name,
-				    json_string(vol_ref_text(c, "volunteer",
-				                             r->name, r->id)));
+				    json_string(ui_ref_text(c, "volunteer",
+				                            r->name, r->id)));
 				break;
 			}
 	}
@@ -708,8 +591,7 @@ vol_key(struct ui *u, void *arg, wint_t ch, int is_key)
 	if (st->broken[0] != '\0')
 		return 0;
 	if (st->detail) {
-		if ((!is_key && (ch == 27 || ch == L'q')) ||
-		    (is_key && (ch == KEY_LEFT || ch == KEY_BACKSPACE))) {
+		if (ui_key_back(ch, is_key)) {
 			st->detail = 0;
 			vol_entries_free(st);
 			ui_dirty(u);
@@ -786,23 +668,16 @@ vol_close(void *arg)
 static void *
 vol_open(struct ui *u)
 {
-	struct volunteers *st = vol_realloc(NULL, sizeof *st);
+	struct volunteers *st = ui_xrealloc(NULL, sizeof *st);
 
 	memset(st, 0, sizeof *st);
 	sqlite3_stmt **q[] = {&st->q_list, &st->q_points, &st->q_unit,
 	                      &st->q_entries, &st->q_user};
 	st->u = u;
 	st->db = ui_client(u)->db;
-	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
-		if (st->db == NULL ||
-		    sqlite3_prepare_v3(st->db, vol_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, q[i],
-		                       NULL) != SQLITE_OK) {
-			snprintf(st->broken, sizeof st->broken,
-			         _("cannot read the replica: %s"),
-			         st->db != NULL ? sqlite3_errmsg(st->db) : "-");
-			return st;
-		}
+	if (ui_prepare(st->db, vol_sql, q, sizeof q / sizeof q[0], st->broken,
+	               sizeof st->broken) != 0)
+		return st;
 	vol_reload(u, st);
 	return st;
 }

@@ -56,14 +56,14 @@ teardown(void **state)
 	return 0;
 }
 
-/* The characters of row 0 of the window as UTF-8 (the cells read back). */
+/* The characters of row y of the window as UTF-8 (the cells read back). */
 static void
-row(char *buf, size_t size)
+row_at(int y, char *buf, size_t size)
 {
 	wchar_t w[64];
 	mbstate_t ms;
 	size_t used = 0;
-	int n = mvwinnwstr(win, 0, 0, w, 40);
+	int n = mvwinnwstr(win, y, 0, w, 40);
 
 	memset(&ms, 0, sizeof ms);
 	for (int i = 0; i < n && w[i] != 0 && used + MB_LEN_MAX < size; i++) {
@@ -76,6 +76,12 @@ row(char *buf, size_t size)
 	/* Drop the blanks at the end. */
 	while (used > 0 && buf[used - 1] == ' ')
 		buf[--used] = '\0';
+}
+
+static void
+row(char *buf, size_t size)
+{
+	row_at(0, buf, size);
 }
 
 static void
@@ -217,6 +223,118 @@ test_fit_cuts_long_text_for_wrapping_between_characters(void **state)
 }
 
 static void
+test_wrap_breaks_after_a_space_in_the_second_half_of_the_line(void **state)
+{
+	const char *s = "gas leak in the basement", *next;
+
+	(void)state;
+	/* "gas leak in " fills 12 columns; "the" would not fit. */
+	assert_int_equal(ui_wrap_next(s, 12, &next), 12);
+	assert_ptr_equal(next, s + 12);
+	assert_int_equal(ui_wrap_next(next, 12, &next), 12);
+	assert_string_equal(next, "");
+	/* A space in the first half is not worth the short line. */
+	s = "a bcdefghij";
+	assert_int_equal(ui_wrap_next(s, 5, &next), 5);
+	assert_ptr_equal(next, s + 5);
+}
+
+static void
+test_wrap_cuts_a_word_longer_than_the_width_between_characters(void **state)
+{
+	const char *s = "abcdefghij", *next;
+
+	(void)state;
+	assert_int_equal(ui_wrap_next(s, 4, &next), 4);
+	assert_ptr_equal(next, s + 4);
+	/* At least one character, so a wrapping loop always moves on. */
+	assert_int_equal(ui_wrap_next(s, 0, &next), 1);
+	assert_ptr_equal(next, s + 1);
+}
+
+static void
+test_wrap_counts_chinese_as_two_columns_and_never_cuts_one(void **state)
+{
+	const char *s = "楼道堆放杂物", *next;
+
+	(void)state;
+	/* Two characters (4 columns, 6 bytes) fit in 5 columns. */
+	assert_int_equal(ui_wrap_next(s, 5, &next), 6);
+	assert_ptr_equal(next, s + 6);
+	/* One character is taken even when it is wider than the width. */
+	assert_int_equal(ui_wrap_next(s, 1, &next), 3);
+	/* "和平 " is 5 columns; the space is in the second half. */
+	s = "和平 社区A1";
+	assert_int_equal(ui_wrap_next(s, 6, &next), 7);
+	assert_string_equal(next, "社区A1");
+}
+
+static void
+test_wrap_ends_a_line_at_a_newline(void **state)
+{
+	const char *s = "ab\ncd", *next;
+
+	(void)state;
+	assert_int_equal(ui_wrap_next(s, 10, &next), 2);
+	assert_string_equal(next, "cd");
+	s = "";
+	assert_int_equal(ui_wrap_next(s, 10, &next), 0);
+	assert_ptr_equal(next, s);
+	s = "\n";
+	assert_int_equal(ui_wrap_next(s, 10, &next), 0);
+	assert_ptr_equal(next, s + 1);
+}
+
+static void
+test_wrap_counts_each_invalid_byte_as_one_column(void **state)
+{
+	const char *s = "\xff\xfe"
+	                "abcd",
+	           *next;
+
+	(void)state;
+	assert_int_equal(ui_wrap_next(s, 3, &next), 3);
+	assert_ptr_equal(next, s + 3);
+	/* A cut 3-byte character: two bad bytes, two columns. */
+	s = "\xe6\xa5"
+	    "xy";
+	assert_int_equal(ui_wrap_next(s, 2, &next), 2);
+	assert_string_equal(next, "xy");
+	/* A character cut by the end of the text is not read past it. */
+	s = "ab\xe6";
+	assert_int_equal(ui_wrap_next(s, 10, &next), 3);
+	assert_string_equal(next, "");
+}
+
+static void
+test_lines_draw_wraps_each_line_and_skips_the_top(void **state)
+{
+	struct ui_lines l = {NULL, 0};
+	char buf[256];
+
+	(void)state;
+	ui_lines_add(&l, 0, "gas leak in the basement");
+	ui_lines_add(&l, A_BOLD, "x");
+	assert_int_equal(l.n, 2);
+	werase(win);
+	assert_int_equal(ui_lines_draw(win, &l, 0, 3, 12), 3);
+	row_at(0, buf, sizeof buf);
+	assert_string_equal(buf, "gas leak in");
+	row_at(1, buf, sizeof buf);
+	assert_string_equal(buf, "the basement");
+	row_at(2, buf, sizeof buf);
+	assert_string_equal(buf, "x");
+	/* Scrolled by one: the second wrapped line on top; all still 3. */
+	werase(win);
+	assert_int_equal(ui_lines_draw(win, &l, 1, 3, 12), 3);
+	row_at(0, buf, sizeof buf);
+	assert_string_equal(buf, "the basement");
+	ui_lines_clear(&l);
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+}
+
+static void
 test_risk_and_warning_words_name_each_level(void **state)
 {
 	(void)state;
@@ -266,6 +384,15 @@ main(void)
 	    cmocka_unit_test(test_pad_fills_the_width_so_columns_line_up),
 	    cmocka_unit_test(
 	        test_fit_cuts_long_text_for_wrapping_between_characters),
+	    cmocka_unit_test(
+	        test_wrap_breaks_after_a_space_in_the_second_half_of_the_line),
+	    cmocka_unit_test(
+	        test_wrap_cuts_a_word_longer_than_the_width_between_characters),
+	    cmocka_unit_test(
+	        test_wrap_counts_chinese_as_two_columns_and_never_cuts_one),
+	    cmocka_unit_test(test_wrap_ends_a_line_at_a_newline),
+	    cmocka_unit_test(test_wrap_counts_each_invalid_byte_as_one_column),
+	    cmocka_unit_test(test_lines_draw_wraps_each_line_and_skips_the_top),
 	    cmocka_unit_test(test_risk_and_warning_words_name_each_level),
 	    cmocka_unit_test(test_local_time_shows_minutes_and_never_raw_text),
 	};
