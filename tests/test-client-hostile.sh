@@ -9,43 +9,14 @@
 # The server is the built gridkeepd on its demo data, on 127.0.0.1 port 0;
 # every client has its own replica (-d) under a temporary directory.
 
-top_builddir=${top_builddir:-.}
-bindir=$(cd "$top_builddir" && pwd) || exit 1
-GKD=$bindir/gridkeepd
-GK=$bindir/gridkeep
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-hostile.XXXXXX") || exit 1
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -9 "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-unset GRIDKEEPD_DB XDG_DATA_HOME GRIDKEEP_CLOCK_OFFSET_MS
-HOME=$tmp/home
-export HOME
-mkdir "$HOME" || exit 1
+top_srcdir=${top_srcdir:-.}
+. "$top_srcdir/tests/lib.sh"
+gk_setup hostile
+gk_home
 LC_ALL=C.UTF-8
 export LC_ALL
+show_on_fail=1
 
-n=0
-check() {
-	desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		echo "# exit status: $status"
-		sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -10
-	fi
-}
 # run NAME ARGS...: gridkeep on client NAME's replica, for at most 20 s,
 # so that a hang fails instead of stalling make check.
 run() {
@@ -54,13 +25,9 @@ run() {
 	timeout 20 "$GK" -d "$tmp/$name.db" "$@" >"$tmp/out" 2>"$tmp/err"
 	status=$?
 }
-err_has() { grep -F -e "$1" "$tmp/err" >/dev/null; }
 outbox() { sqlite3 -batch "$tmp/A.db" "SELECT count(*) FROM outbox"; }
 
-if ! command -v sqlite3 >/dev/null 2>&1; then
-	echo "Bail out! the sqlite3 shell is needed to look at the databases"
-	exit 1
-fi
+need_sqlite3
 
 echo "1..10"
 
@@ -68,23 +35,11 @@ echo "1..10"
 	echo "Bail out! gridkeepd demo failed"
 	exit 1
 }
-"$GKD" -d "$tmp/server.db" serve -l 127.0.0.1:0 >"$tmp/server.log" 2>&1 &
-server_pid=$!
-i=0
-port=
-while [ $i -lt 100 ] && [ -z "$port" ]; do
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-	    "$tmp/server.log")
-	[ -n "$port" ] || sleep 0.1
-	i=$((i + 1))
-done
-if [ -z "$port" ]; then
-	sed 's/^/# server: /' "$tmp/server.log"
+start_gkd "$tmp/server.log" -d "$tmp/server.db" serve -l 127.0.0.1:0 || {
 	echo "Bail out! the server did not start"
 	exit 1
-fi
-echo gridkeep-demo | "$GK" -d "$tmp/A.db" login "http://127.0.0.1:$port" hp.chenjing \
-    >/dev/null 2>&1 || {
+}
+login A hp.chenjing "$gkd_url" >/dev/null 2>&1 || {
 	echo "Bail out! login failed"
 	exit 1
 }

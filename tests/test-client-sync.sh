@@ -12,114 +12,40 @@
 # (kept across restarts so the clients find it again). The sqlite3 shell
 # looks inside the databases. GK_TEST_KEEP=1 keeps the directory.
 
-top_builddir=${top_builddir:-.}
-bindir=$(cd "$top_builddir" && pwd) || exit 1
-GKD=$bindir/gridkeepd
-GK=$bindir/gridkeep
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-sync.XXXXXX") || exit 1
-server_pid=
-other_pid=
-cleanup() {
-	for pid in $server_pid $other_pid; do
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	if [ -z "${GK_TEST_KEEP:-}" ]; then
-		rm -rf "$tmp"
-	else
-		echo "# kept $tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-unset GRIDKEEPD_DB XDG_DATA_HOME GRIDKEEP_CLOCK_OFFSET_MS
-HOME=$tmp/home
-export HOME
-mkdir "$HOME" || exit 1
+top_srcdir=${top_srcdir:-.}
+. "$top_srcdir/tests/lib.sh"
+gk_setup sync
+gk_home
 LC_ALL=C.UTF-8
 export LC_ALL
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() {
-	desc=$1
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		show
-		return 1
-	fi
-}
-run() {
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	status=$?
-}
-show() { echo "# exit status: $status"; sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -20; }
-status_is() { [ "$status" -eq "$1" ]; }
-out_has() { grep -F -e "$1" "$tmp/out" >/dev/null; }
-err_has() { grep -F -e "$1" "$tmp/err" >/dev/null; }
-sql() { sqlite3 -batch "$1" "$2"; }
-
-if ! command -v sqlite3 >/dev/null 2>&1; then
-	echo "Bail out! the sqlite3 shell is needed to look at the databases"
-	exit 1
-fi
+show_on_fail=1
+need_sqlite3
 
 db=$tmp/server.db
 port=0
+server_pid=
 # start_server [CONF]: serve $db on $port (0 the first time), wait for it.
 start_server() {
-	: >"$tmp/server.log"
 	if [ -n "${1:-}" ]; then
-		"$GKD" -d "$db" serve -c "$1" -l "127.0.0.1:$port" \
-		    >"$tmp/server.log" 2>&1 &
+		start_gkd "$tmp/server.log" -d "$db" serve -c "$1" \
+		    -l "127.0.0.1:$port"
 	else
-		"$GKD" -d "$db" serve -l "127.0.0.1:$port" >"$tmp/server.log" 2>&1 &
-	fi
-	server_pid=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-		    "$tmp/server.log")
-		if [ -n "$p" ]; then
-			port=$p
-			url=http://127.0.0.1:$port
-			return 0
-		fi
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			break
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	sed 's/^/# server: /' "$tmp/server.log"
-	return 1
+		start_gkd "$tmp/server.log" -d "$db" serve -l "127.0.0.1:$port"
+	fi || return 1
+	server_pid=$gkd_pid
+	port=$gkd_port
+	url=$gkd_url
 }
 stop_server() {
-	kill -TERM "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
+	stop_gkd "$server_pid"
 	server_pid=
 }
 
-# gk NAME ARGS...: gridkeep on client NAME's replica.
-gk() {
-	name=$1
-	shift
-	"$GK" -d "$tmp/$name.db" "$@"
-}
-login() { echo gridkeep-demo | gk "$1" login "$url" "${2:-hp.chenjing}"; }
 # same_dump A B: the two clients hold exactly the same records.
 same_dump() {
 	gk "$1" dump >"$tmp/$1.dump" && gk "$2" dump >"$tmp/$2.dump" &&
 	    cmp -s "$tmp/$1.dump" "$tmp/$2.dump"
 }
-
-
 
 run "$GKD" -d "$db" demo
 [ "$status" -eq 0 ] || { show; exit 1; }
@@ -269,20 +195,9 @@ check "another user may not log in on a replica holding unsent changes" \
     sh -c '[ "$1" -eq 1 ] && grep -q "changes by hp.chenjing that the server has not accepted yet (1)" "$2"' \
     sh "$status" "$tmp/err"
 "$GKD" -d "$tmp/other.db" demo >/dev/null 2>&1
-: >"$tmp/other.log"
-"$GKD" -d "$tmp/other.db" serve -l 127.0.0.1:0 >"$tmp/other.log" 2>&1 &
-other_pid=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q "listening on" "$tmp/other.log"; do
-	sleep 0.1
-	i=$((i + 1))
-done
-other=http://127.0.0.1:$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/other.log")
-run sh -c 'echo gridkeep-demo | "$1" -d "$2" login "$3" hp.chenjing' sh \
-    "$GK" "$tmp/A.db" "$other"
-kill -TERM "$other_pid"
-wait "$other_pid"
-other_pid=
+start_gkd "$tmp/other.log" -d "$tmp/other.db" serve -l 127.0.0.1:0
+run login A hp.chenjing "$gkd_url"
+stop_gkd "$gkd_pid"
 check "a replica of one server may not log in to another" \
     sh -c '[ "$1" -eq 1 ] && grep -q "belongs to http://127.0.0.1:'"$port"'" "$2"' \
     sh "$status" "$tmp/err"
@@ -376,4 +291,4 @@ check "... a change larger than any request the server takes is rejected here, t
 check "... and all forty moves are on the server" \
     [ "$(sql "$db" "SELECT count(*) FROM stock_moves WHERE note LIKE 'small-%'")" = 40 ]
 
-echo "1..$n"
+end_plan

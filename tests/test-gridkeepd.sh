@@ -8,54 +8,19 @@
 # looks inside the databases and breaks them on purpose; without it those
 # tests are skipped.
 
-top_builddir=${top_builddir:-.}
-bindir=$(cd "$top_builddir" && pwd) || exit 1
-GKD=$bindir/gridkeepd
-GK=$bindir/gridkeep
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+top_srcdir=${top_srcdir:-.}
+. "$top_srcdir/tests/lib.sh"
+gk_setup test
 
 # Nothing from the caller's environment may pick another database.
-unset GRIDKEEPD_DB XDG_DATA_HOME
-HOME=$tmp/home
-export HOME
-mkdir "$HOME" "$tmp/cwd" || exit 1
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-# check DESCRIPTION COMMAND...: ok if the command succeeds.
-check() {
-	desc=$1
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		return 1
-	fi
-}
-# run COMMAND...: run it, keeping stdout, stderr and the exit status.
-run() {
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	status=$?
-}
-out_has() { grep -F -e "$1" "$tmp/out" >/dev/null; }
-err_has() { grep -F -e "$1" "$tmp/err" >/dev/null; }
-status_is() { [ "$status" -eq "$1" ]; }
-# Show what a failing command said, as TAP comments.
-show() { sed 's/^/# /' "$tmp/out" "$tmp/err"; }
+gk_home
+mkdir "$tmp/cwd" || exit 1
 
 if command -v sqlite3 >/dev/null 2>&1; then
 	have_sqlite3=1
 else
 	have_sqlite3=0
 fi
-# sql DB SQL: one query through the sqlite3 shell.
-sql() { sqlite3 -batch "$1" "$2"; }
 # copy_db FROM TO: a closed database, with its WAL if one was left.
 copy_db() {
 	cp "$1" "$2" && if [ -f "$1-wal" ]; then cp "$1-wal" "$2-wal"; fi
@@ -487,4 +452,4 @@ check "a station user goes into the imported community" \
 run "$GKD" -d "$tree" check
 check "check holds after the operator's writes" status_is 0 || show
 
-echo "1..$n"
+end_plan

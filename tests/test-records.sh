@@ -9,55 +9,17 @@
 # Run by `make check` with top_builddir set (AM_TESTS_ENVIRONMENT). The
 # server is the built gridkeepd on 127.0.0.1, on a port of its choosing.
 
-top_builddir=${top_builddir:-.}
-bindir=$(cd "$top_builddir" && pwd) || exit 1
-GKD=$bindir/gridkeepd
-GK=$bindir/gridkeep
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-records.XXXXXX") || exit 1
-server_pid=
-cleanup() {
-	if [ -n "$server_pid" ]; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-unset GRIDKEEPD_DB XDG_DATA_HOME
-HOME=$tmp/home
-export HOME
-mkdir "$HOME" || exit 1
+top_srcdir=${top_srcdir:-.}
+. "$top_srcdir/tests/lib.sh"
+gk_setup records
+gk_home
 LC_ALL=C.UTF-8
 export LC_ALL
 # Local times typed below are Beijing time.
 TZ=CST-8
 export TZ
+show_on_fail=1
 
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
-check() {
-	desc=$1
-	shift
-	if "$@"; then
-		ok "$desc"
-	else
-		not_ok "$desc"
-		show
-		return 1
-	fi
-}
-run() {
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	status=$?
-}
-show() { sed 's/^/# /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -20; }
-status_is() { [ "$status" -eq "$1" ]; }
-out_has() { grep -F -e "$1" "$tmp/out" >/dev/null; }
-err_has() { grep -F -e "$1" "$tmp/err" >/dev/null; }
 # ok_id: the command succeeded and printed one record id, nothing else.
 ok_id() {
 	[ "$status" -eq 0 ] &&
@@ -74,38 +36,12 @@ usage() {
 }
 
 db=$tmp/server.db
-start_server() {
-	: >"$tmp/server.log"
-	"$GKD" -d "$db" serve -l "127.0.0.1:0" >"$tmp/server.log" 2>&1 &
-	server_pid=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		p=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' \
-		    "$tmp/server.log")
-		if [ -n "$p" ]; then
-			url=http://127.0.0.1:$p
-			return 0
-		fi
-		kill -0 "$server_pid" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	sed 's/^/# server: /' "$tmp/server.log"
-	return 1
-}
-
-gk() {
-	name=$1
-	shift
-	"$GK" -d "$tmp/$name.db" "$@"
-}
-login() { echo gridkeep-demo | gk "$1" login "$url" "$2"; }
-
 echo 1..33
 
 run "$GKD" -d "$db" demo
 [ "$status" -eq 0 ] || { show; exit 1; }
-start_server || exit 1
+start_gkd "$tmp/server.log" -d "$db" serve -l 127.0.0.1:0 || exit 1
+url=$gkd_url
 
 DEPOT=和平社区微型应急物资储备点
 

@@ -14,84 +14,23 @@
 # Prints TAP; every wait is a bounded poll. tmux is a dependency of the
 # tests: without it this fails, it never skips.
 
-top_builddir=${top_builddir:-.}
-bindir=$(cd "$top_builddir" && pwd) || exit 1
-GKD=$bindir/gridkeepd
-GK=$bindir/gridkeep
-PW=gridkeep-demo
+top_srcdir=${top_srcdir:-.}
+. "$top_srcdir/tests/lib.sh"
 
 echo "1..21"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-}
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-if ! command -v tmux >/dev/null 2>&1; then
-	not_ok "tmux is installed (it is needed to drive the terminal UI)"
-	exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-screens.XXXXXX") || exit 1
-# One tmux server per UI session (a fresh socket: a new session never
-# meets the server of the last one while it is going away).
-sessions=0
-sock=$tmp/tmux-0.sock
-srv_pid=
-cleanup() {
-	for s in "$tmp"/tmux-*.sock; do
-		[ -S "$s" ] && tmux -S "$s" kill-server >/dev/null 2>&1
-	done
-	if [ -n "$srv_pid" ]; then
-		kill "$srv_pid" 2>/dev/null
-		wait "$srv_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-unset XDG_DATA_HOME GRIDKEEPD_DB NO_COLOR LANGUAGE
-HOME=$tmp/home
-export HOME
-mkdir "$HOME" || exit 1
+need_tmux
+gk_setup screens
+gk_home
+unset NO_COLOR LANGUAGE
 
 # ---- a server, a station's replica and a grid worker's --------------------
 
-"$GKD" -d "$tmp/srv.db" demo >"$tmp/demo.out" 2>&1 || {
-	not_ok "gridkeepd demo makes the demo street"
-	sed 's/^/# /' "$tmp/demo.out"
-	exit 1
-}
-"$GKD" -d "$tmp/srv.db" serve -l 127.0.0.1:0 >"$tmp/srv.out" 2>&1 &
-srv_pid=$!
-addr=
-i=0
-while [ $i -lt 100 ]; do
-	addr=$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9][0-9]*\).*/\1/p' \
-		"$tmp/srv.out" | head -n 1)
-	[ -n "$addr" ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-url=http://$addr
+demo_server
 A=$tmp/station.db
 W=$tmp/worker.db
-if [ -n "$addr" ] &&
-	printf '%s\n' "$PW" | "$GK" -d "$A" login "$url" hp.chenjing \
-		>"$tmp/login.out" 2>&1 &&
-	printf '%s\n' "$PW" | "$GK" -d "$W" login "$url" hp.wutao \
-		>>"$tmp/login.out" 2>&1 &&
-	"$GK" -d "$A" sync >>"$tmp/login.out" 2>&1 &&
-	"$GK" -d "$W" sync >>"$tmp/login.out" 2>&1; then
+if [ -n "$url" ] &&
+	login_sync "$A" hp.chenjing >"$tmp/login.out" 2>&1 &&
+	login_sync "$W" hp.wutao >>"$tmp/login.out" 2>&1; then
 	ok "a station and a grid worker log in to a real gridkeepd and sync"
 else
 	not_ok "a station and a grid worker log in to a real gridkeepd and sync"
@@ -101,45 +40,6 @@ fi
 
 # ---- driving the UI ---------------------------------------------------------
 
-tmx() { tmux -S "$sock" "$@"; }
-screen() { tmx capture-pane -p -t ui 2>/dev/null; }
-# wait_for TEXT: poll the pane until it shows TEXT (fixed string).
-wait_for() {
-	tries=100
-	while [ "$tries" -gt 0 ]; do
-		screen >"$tmp/pane" && grep -F -q -e "$1" "$tmp/pane" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	echo "# waited in vain for: $1; the screen:"
-	sed 's/^/# | /' "$tmp/pane"
-	return 1
-}
-# wait_re REGEX: poll the pane until a line matches REGEX (grep -E).
-wait_re() {
-	tries=100
-	while [ "$tries" -gt 0 ]; do
-		screen >"$tmp/pane" && grep -E -q -e "$1" "$tmp/pane" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	echo "# waited in vain for a line matching: $1; the screen:"
-	sed 's/^/# | /' "$tmp/pane"
-	return 1
-}
-# wait_gone TEXT: poll until the pane no longer shows TEXT.
-wait_gone() {
-	tries=100
-	while [ "$tries" -gt 0 ]; do
-		screen >"$tmp/pane" && ! grep -F -q -e "$1" "$tmp/pane" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	echo "# waited in vain for this to go: $1; the screen:"
-	sed 's/^/# | /' "$tmp/pane"
-	return 1
-}
-keys() { tmx send-keys -t ui "$@"; }
 # all TEST...: run each quoted test; true if every one passes.
 all() {
 	r=0
@@ -149,26 +49,12 @@ all() {
 # start_ui DB USER: gridkeep on DB in an 80x24 pane, unlocked; its exit
 # status is written to $tmp/status when it ends.
 start_ui() {
-	rm -f "$tmp/status"
-	tmx kill-server >/dev/null 2>&1
-	sessions=$((sessions + 1))
-	sock=$tmp/tmux-$sessions.sock
-	tmx -f /dev/null new-session -d -s ui -x 80 -y 24 \
-		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color \
+	ui_session "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color \
 		GRIDKEEP_LOCALEDIR='$GRIDKEEP_LOCALEDIR' HOME='$HOME' \
-		'$GK' -d '$1'; echo \$? >'$tmp/status'; sleep 30"
+		'$GK' -d '$1'"
 	wait_for "Password:" >/dev/null || return 1
 	keys "$PW" Enter
 	wait_for "$2 " >/dev/null
-}
-wait_exit() {
-	tries=100
-	while [ "$tries" -gt 0 ] && [ ! -s "$tmp/status" ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	status=$(cat "$tmp/status" 2>/dev/null)
-	[ -n "$status" ]
 }
 
 start_ui "$A" hp.chenjing

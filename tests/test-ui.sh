@@ -13,81 +13,25 @@
 # GRIDKEEP_LOCALEDIR). tmux is a dependency of the tests: without it this
 # fails, it never skips. Prints TAP; every wait is a bounded poll.
 
-top_builddir=${top_builddir:-.}
-bindir=$(cd "$top_builddir" && pwd) || exit 1
-GKD=$bindir/gridkeepd
-GK=$bindir/gridkeep
-PW=gridkeep-demo
+top_srcdir=${top_srcdir:-.}
+. "$top_srcdir/tests/lib.sh"
+wait_tries=200
 
 echo "1..27"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-	n=$((n + 1))
-	failed=1
-	echo "not ok $n - $1"
-}
-check() {
-	desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-if ! command -v tmux >/dev/null 2>&1; then
-	not_ok "tmux is installed (it is needed to drive the terminal UI)"
-	exit 1
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gridkeep-ui.XXXXXX") || exit 1
-runs=0
-sock=$tmp/tmux$runs.sock
-srv_pid=
-cleanup() {
-	tmux -S "$sock" kill-server >/dev/null 2>&1
-	sleep 0.1
-	if [ -n "$srv_pid" ]; then
-		kill "$srv_pid" 2>/dev/null
-		wait "$srv_pid" 2>/dev/null
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-unset XDG_DATA_HOME GRIDKEEPD_DB NO_COLOR LANGUAGE TMUX
-HOME=$tmp/home
-export HOME
-mkdir "$HOME" || exit 1
+need_tmux
+gk_setup ui
+gk_home
+unset NO_COLOR LANGUAGE TMUX
 
 # ---- a server and two replicas ------------------------------------------
 
-"$GKD" -d "$tmp/srv.db" demo >"$tmp/demo.out" 2>&1 || {
-	not_ok "gridkeepd demo makes the demo street"
-	exit 1
-}
-: >"$tmp/srv.out"
-"$GKD" -d "$tmp/srv.db" serve -l 127.0.0.1:0 >"$tmp/srv.out" 2>&1 &
-srv_pid=$!
-addr=
-i=0
-while [ $i -lt 100 ]; do
-	addr=$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9][0-9]*\).*/\1/p' \
-		"$tmp/srv.out" | head -n 1)
-	[ -n "$addr" ] && break
-	sleep 0.1
-	i=$((i + 1))
-done
-url=http://$addr
+demo_server
+srv_pid=$gkd_pid
 A=$tmp/a.db
 B=$tmp/b.db
-if [ -n "$addr" ] &&
-	printf '%s\n' "$PW" | "$GK" -d "$A" login "$url" hp.chenjing \
-		>"$tmp/login.out" 2>&1 &&
-	printf '%s\n' "$PW" | "$GK" -d "$B" login "$url" hp.chenjing \
-		>>"$tmp/login.out" 2>&1 &&
-	"$GK" -d "$A" sync >>"$tmp/login.out" 2>&1 &&
-	"$GK" -d "$B" sync >>"$tmp/login.out" 2>&1; then
+if [ -n "$url" ] &&
+	login_sync "$A" hp.chenjing >"$tmp/login.out" 2>&1 &&
+	login_sync "$B" hp.chenjing >>"$tmp/login.out" 2>&1; then
 	ok "a station logs two replicas in to a real gridkeepd and syncs"
 else
 	not_ok "a station logs two replicas in to a real gridkeepd and syncs"
@@ -125,56 +69,11 @@ check "without a terminal the UI says so and exits 1" \
 
 # ---- driving the UI ---------------------------------------------------------
 
-# tmx ARGS...: our own tmux server, never the user's.
-tmx() { tmux -S "$sock" "$@"; }
-screen() { tmx capture-pane -p -t ui 2>/dev/null; }
-# wait_for TEXT [TRIES]: poll the pane until it shows TEXT (fixed string).
-wait_for() {
-	tries=${2:-200}
-	while [ "$tries" -gt 0 ]; do
-		screen >"$tmp/pane" && grep -F -q -e "$1" "$tmp/pane" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	echo "# waited in vain for: $1; the screen:"
-	sed 's/^/# | /' "$tmp/pane"
-	return 1
-}
-# wait_gone TEXT: poll until the pane no longer shows TEXT.
-wait_gone() {
-	tries=200
-	while [ "$tries" -gt 0 ]; do
-		screen >"$tmp/pane" && ! grep -F -q -e "$1" "$tmp/pane" && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	sed 's/^/# | /' "$tmp/pane"
-	return 1
-}
-keys() { tmx send-keys -t ui "$@"; }
-# start_ui ENV...: gridkeep on replica A in an 80x24 pane; its exit
-# status is written to $tmp/status when it ends.
+# start_ui ENV...: gridkeep on replica A in an 80x24 pane (ui_session).
 start_ui() {
-	rm -f "$tmp/status"
-	# A fresh tmux server each time: a dying one could take the new
-	# session with it.
-	tmx kill-server >/dev/null 2>&1
-	runs=$((runs + 1))
-	sock=$tmp/tmux$runs.sock
-	tmx -f /dev/null new-session -d -s ui -x 80 -y 24 \
-		"env $* LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color \
+	ui_session "env $* LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color \
 		GRIDKEEP_LOCALEDIR='$GRIDKEEP_LOCALEDIR' HOME='$HOME' \
-		'$GK' -d '$A'; echo \$? >'$tmp/status'; sleep 30"
-}
-# wait_exit: the UI ended; its status is in $status.
-wait_exit() {
-	tries=200
-	while [ "$tries" -gt 0 ] && [ ! -s "$tmp/status" ]; do
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	status=$(cat "$tmp/status" 2>/dev/null)
-	[ -n "$status" ]
+		'$GK' -d '$A'"
 }
 
 start_ui
@@ -290,9 +189,7 @@ keys q
 wait_gone "this help" >/dev/null
 
 # The server goes away: a sync now says offline, and the UI goes on.
-kill "$srv_pid" 2>/dev/null
-wait "$srv_pid" 2>/dev/null
-srv_pid=
+stop_gkd "$srv_pid"
 keys s
 check "with the server gone, s shows offline on the status line" \
 	wait_for "| offline |"
