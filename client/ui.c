@@ -624,7 +624,7 @@ unlock(struct ui *u, struct gk_error *err)
 {
 	char pw[1025], msg[256] = "";
 	size_t len = 0;
-	int tries = 0;
+	int tries = 0, errs = 0;
 
 	nodelay(stdscr, FALSE);
 	for (;;) {
@@ -657,8 +657,17 @@ unlock(struct ui *u, struct gk_error *err)
 		curs_set(1);
 		wrefresh(stdscr);
 		r = wget_wch(stdscr, &ch);
-		if (r == ERR)
+		/* In blocking mode ERR means no terminal to read (a hangup
+		 * with SIGHUP ignored): give up rather than spin. */
+		if (r == ERR) {
+			if (++errs > 100) {
+				explicit_bzero(pw, sizeof pw);
+				return gk_error_set(err, GK_E_IO, "%s",
+				                    _("the terminal is gone"));
+			}
 			continue;
+		}
+		errs = 0;
 		if (r == KEY_CODE_YES) {
 			if (ch == KEY_RESIZE)
 				layout(u);

@@ -10,8 +10,8 @@
  * sequence ever reaches the terminal. ncursesw does the output.
  *
  * Colour is never the only signal: every level is drawn with its word.
- * With NO_COLOR set (any value) or on a monochrome terminal, levels get
- * bold, reverse and underline instead.
+ * With NO_COLOR set (to anything but "") or on a monochrome terminal, levels
+ * get bold, reverse and underline instead.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +222,8 @@ ui_colors_start(void)
 {
 	const char *nc = getenv("NO_COLOR");
 
-	if (nc != NULL || !has_colors() || start_color() == ERR)
+	if ((nc != NULL && nc[0] != '\0') || !has_colors() ||
+	    start_color() == ERR)
 		return 0;
 	use_default_colors();
 	init_pair(PAIR_RED, COLOR_RED, -1);

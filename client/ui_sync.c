@@ -112,6 +112,22 @@ change_what(const char *json, char *out, size_t size)
 	json_decref(o);
 }
 
+/*
+ * Text padded with spaces to cols display columns, in buf, so columns
+ * line up whatever the language: printf's %-14s counts bytes, and a
+ * Chinese character is 3 bytes but 2 columns. The %-Ns that follows
+ * then adds nothing.
+ */
+static const char *
+sync_pad(char buf[96], const char *text, int cols)
+{
+	int pad = cols - ui_width(text);
+
+	snprintf(buf, 96, "%s%*s", text, pad > 0 ? pad : 0, "");
+	return buf;
+}
+#define sync_label(buf, text) sync_pad(buf, text, 14)
+
 static void
 sync_load(struct syncs *s)
 {
@@ -128,7 +144,8 @@ sync_load(struct syncs *s)
 	struct gk_error e = {0};
 	struct ui_syncinfo si;
 	sqlite3_stmt *st;
-	char buf[64], t[32], what[256], reason[GK_ERRMSG_MAX + 96];
+	char buf[64], t[32], what[256], reason[GK_ERRMSG_MAX + 96], lb[96],
+	    lb2[96];
 
 	ui_lines_clear(&s->lines);
 	ui_sync_info(s->u, &si);
@@ -139,21 +156,23 @@ sync_load(struct syncs *s)
 	if (replica_meta_get(c, "last_sync", buf, sizeof buf, &e) == GK_OK &&
 	    buf[0] != '\0')
 		ms_local(strtoll(buf, NULL, 10), t);
-	sadd(s, 0, "%-14s %s  %s", _("Server"), c->sess.server,
+	sadd(s, 0, "%-14s %s  %s", sync_label(lb, _("Server")), c->sess.server,
 	     si.online > 0    ? _("(online)")
 	     : si.online == 0 ? _("(offline)")
 	                      : "");
-	sadd(s, 0, "%-14s %s", _("Last sync"), t[0] ? t : _("never"));
+	sadd(s, 0, "%-14s %s", sync_label(lb, _("Last sync")),
+	     t[0] ? t : _("never"));
 	if (si.last_error[0] != '\0')
-		sadd(s, 3, "%-14s %s", _("Last error"), si.last_error);
+		sadd(s, 3, "%-14s %s", sync_label(lb, _("Last error")),
+		     si.last_error);
 	if (si.busy)
-		sadd(s, 1, "%-14s %s", _("Syncing now"),
+		sadd(s, 1, "%-14s %s", sync_label(lb, _("Syncing now")),
 		     si.progress[0] ? si.progress : "...");
 	else if (si.next_in >= 0)
-		sadd(s, 0, _("%-14s in %d s (s: sync now)"), _("Next sync"),
-		     si.next_in);
+		sadd(s, 0, _("%-14s in %d s (s: sync now)"),
+		     sync_label(lb, _("Next sync")), si.next_in);
 	sadd(s, 0, _("%-14s saved here %lld, sent %lld, accepted %lld"),
-	     _("Changes"), (long long)counts[REPLICA_SAVED],
+	     sync_label(lb, _("Changes")), (long long)counts[REPLICA_SAVED],
 	     (long long)counts[REPLICA_SENT],
 	     (long long)counts[REPLICA_ACCEPTED]);
 
@@ -173,8 +192,8 @@ sync_load(struct syncs *s)
 			change_what((const char *)sqlite3_column_text(st, 1),
 			            what, sizeof what);
 			ms_local(sqlite3_column_int64(st, 5), t);
-			sadd(s, 0, "  %s  %-12s %s", t, tbl ? _(tbl) : "",
-			     what);
+			sadd(s, 0, "  %s  %-12s %s", t,
+			     sync_pad(lb, tbl ? _(tbl) : "", 12), what);
 			snprintf(reason, sizeof reason, "%s %s: %s",
 			         _("reason:"), code ? code : "",
 			         msg ? msg : "");
@@ -198,10 +217,12 @@ sync_load(struct syncs *s)
 			            what, sizeof what);
 			ms_local(sqlite3_column_int64(st, 3), t);
 			sadd(s, 0, "  %s  %-10s %-12s %s", t,
-			     state && strcmp(state, "sent") == 0
-			         ? _("sent")
-			         : _("saved here"),
-			     tbl ? _(tbl) : "", what);
+			     sync_pad(lb,
+			              state && strcmp(state, "sent") == 0
+			                  ? _("sent")
+			                  : _("saved here"),
+			              10),
+			     sync_pad(lb2, tbl ? _(tbl) : "", 12), what);
 		}
 		sqlite3_finalize(st);
 	}
