@@ -32,26 +32,21 @@ cmd_open(struct gk_client *c, struct gk_error *err)
 
 /* ---- login, logout ------------------------------------------------------- */
 
-int
-cmd_login(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+/* The login proper; *created says whether it made the replica. */
+static int
+cmd_login_run(struct gk_client *c, char **argv, int *created,
+              struct gk_error *err)
 {
 	struct agent_result r;
 	char password[1100], prompt[400], host[256];
 	int64_t n[REPLICA_NSTATES];
-	int created = 0, port, rc;
+	int port, rc;
 
-	if (argc != 2)
-		return gk_error_set(err, GK_E_USAGE, "%s",
-		                    _("usage: gridkeep login SERVER USER (for "
-		                      "example: gridkeep login "
-		                      "http://127.0.0.1:8080 hp.chenjing)"));
 	if ((rc = net_url_parse(argv[0], host, sizeof host, &port, err)) !=
 	        GK_OK ||
-	    (rc = replica_open(c, REPLICA_CREATE, &created, err)) != GK_OK ||
+	    (rc = replica_open(c, REPLICA_CREATE, created, err)) != GK_OK ||
 	    (rc = session_load(c, err)) != GK_OK)
 		return rc;
-	if (created)
-		printf(_("created replica %s\n"), c->db_path);
 	/* Refused before asking for a password; session_save checks again
 	 * by user id once the server has said who this is. */
 	if (c->sess.logged_in && strcmp(c->sess.username, argv[1]) != 0 &&
@@ -75,12 +70,48 @@ cmd_login(struct gk_client *c, int argc, char **argv, struct gk_error *err)
 		*err = r.err;
 		return rc;
 	}
+	if (*created)
+		printf(_("created replica %s\n"), c->db_path);
 	printf(_("logged in to %s as %s (%s, %s)\n"), c->sess.server,
 	       c->sess.username, c->sess.display_name,
 	       record_role_name(c->sess.role));
 	printf(_("replica: %s\n"), c->db_path);
 	printf("%s\n", _("next: gridkeep sync"));
 	return GK_OK;
+}
+
+/*
+ * A login that made the replica and then failed takes it away again, so
+ * a mistyped server or password leaves nothing behind to confuse the
+ * next try (the file held only a node id).
+ */
+static void
+login_undo_create(struct gk_client *c)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	char path[GK_PATH_MAX + 16];
+
+	replica_close(c);
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", c->db_path, suffixes[i]);
+		unlink(path);
+	}
+}
+
+int
+cmd_login(struct gk_client *c, int argc, char **argv, struct gk_error *err)
+{
+	int created = 0, rc;
+
+	if (argc != 2)
+		return gk_error_set(err, GK_E_USAGE, "%s",
+		                    _("usage: gridkeep login SERVER USER (for "
+		                      "example: gridkeep login "
+		                      "http://127.0.0.1:8080 hp.chenjing)"));
+	rc = cmd_login_run(c, argv, &created, err);
+	if (rc != GK_OK && created && c->db_path != NULL)
+		login_undo_create(c);
+	return rc;
 }
 
 struct logout_wait {

@@ -29,7 +29,7 @@ outbox() { sqlite3 -batch "$tmp/A.db" "SELECT count(*) FROM outbox"; }
 
 need_sqlite3
 
-echo "1..10"
+echo "1..12"
 
 "$GKD" -d "$tmp/server.db" demo >/dev/null 2>&1 || {
 	echo "Bail out! gridkeepd demo failed"
@@ -109,3 +109,18 @@ check "a server where nothing listens: cannot reach, within seconds" \
 check "the failed attempt is recorded for status" \
     sh -c 'sqlite3 -batch "$1" "SELECT value FROM client_meta
 	WHERE key = '"'last_error'"'" | grep -q "cannot reach"' sh "$tmp/B.db"
+
+printf 'gridkeep-demo\n' >"$tmp/pw"
+timeout 20 "$GK" -d "$tmp/C.db" login http://127.0.0.1:1 hp.chenjing \
+    <"$tmp/pw" >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "a login that fails leaves no replica behind to confuse the next try" \
+    sh -c '[ "$1" -eq 1 ] && [ ! -e "$2" ] && [ ! -e "$2.token" ]' \
+    sh "$status" "$tmp/C.db"
+wrong=$(printf 'not-the-password\n')
+printf '%s\n' "$wrong" | timeout 20 "$GK" -d "$tmp/A.db" login "$gkd_url" \
+    hp.chenjing >"$tmp/out" 2>"$tmp/err"
+status=$?
+check "a wrong password on an existing replica keeps the replica" \
+    sh -c '[ "$1" -eq 1 ] && [ -s "$2" ] && [ -s "$2.token" ]' \
+    sh "$status" "$tmp/A.db"
